@@ -119,9 +119,7 @@ class ClassifyError(NamedTuple):
     entry: data.Directive | None
 
 
-def _parse_config(
-    config: str | None, expenses_root: str
-) -> tuple[dict[str, str], list[ClassifyError]]:
+def _parse_config(config: str | None, expenses_root: str) -> tuple[dict[str, str], list[ClassifyError]]:
     """Parse `account=class` pairs; bad items are reported and skipped."""
     roots: dict[str, str] = {}
     errors: list[ClassifyError] = []
