@@ -247,7 +247,7 @@ def _rule_in_effect(rules: list[AllocationRule], month: Month) -> AllocationRule
 
 
 def _weights(
-    rule: AllocationRule, log: _DriverLog | None, month: Month
+    rule: AllocationRule, log: _DriverLog, month: Month
 ) -> tuple[list[tuple[str, str, Decimal]], str]:
     """The (activity name, target, quantity) triples and the unit weighing a month.
 
@@ -255,17 +255,19 @@ def _weights(
     """
     label = month_label(month)
     where = "dated in " + label if rule.basis != BASIS_LATEST else f"dated on or before {label}"
-    dates = log.window(month, rule.basis) if log is not None else []
-    quantities = log.quantities(dates) if log is not None else {}
+    dates = log.window(month, rule.basis)
+    quantities = log.quantities(dates)
 
     direct = quantities.pop("", None)
     if direct and any(qty != 0 for qty in direct.values()):
         raise _Failure(
             f"quantities posted on the driver account {rule.driver} itself, not on one of its "
             f"activities (sub-accounts), {where}",
-            log.source(dates, "") if log is not None else None,
+            log.source(dates, ""),
         )
     units = {unit for per_unit in quantities.values() for unit, qty in per_unit.items() if qty}
+    if not units and quantities:
+        raise _Failure(f"driver quantities on {rule.driver} {where} add up to zero")
     if not units:
         raise _Failure(f"no driver quantities on {rule.driver} {where}")
     if len(units) > 1:
@@ -273,14 +275,14 @@ def _weights(
     (unit,) = units
 
     def name(key: str) -> str:
-        return log.names.get(key, key) if log is not None else key
+        return log.names.get(key, key)
 
     for key, per_unit in sorted(quantities.items()):
         qty = per_unit.get(unit, Decimal(0))
         if qty < 0:
             raise _Failure(
                 f"negative driver quantity {qty} {unit} for activity {name(key)} of {rule.driver} {where}",
-                log.source(dates, key) if log is not None else None,
+                log.source(dates, key),
             )
         if qty > 0 and rule.target_for(key) is None:
             raise _Failure(
@@ -293,8 +295,7 @@ def _weights(
         qty = quantities.get(key, {}).get(unit, Decimal(0))
         if qty > 0:
             weights.append((name(key), target, qty))
-    if not weights:
-        raise _Failure(f"driver quantities on {rule.driver} {where} add up to zero")
+    # Non-empty: a unit was found, so some activity has a positive quantity and a target.
     return weights, unit
 
 
