@@ -1,0 +1,242 @@
+"""The example ledger in ledger/ and the generator that writes it (benchmarks/generate.py).
+
+The example books must load cleanly with the plugins, be exactly what the
+generator writes, leave every pool at zero at every month end, and keep the
+total of expenses unchanged by allocation (allocation moves cost, never makes
+or loses it).
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime
+import importlib.util
+import re
+import sys
+from decimal import Decimal
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from beancount import loader
+from beancount.core import data
+
+ROOT = Path(__file__).resolve().parents[1]
+LEDGER = ROOT / "ledger"
+MAIN = LEDGER / "main.beancount"
+TIER_POOLS = ("Income:Subscription", "Income:Enterprise")
+
+
+def _load_generator() -> ModuleType:
+    name = "ailab_benchmarks_generate"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / "generate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+def _without_plugins(main: Path, out_dir: Path) -> Path:
+    """Write a copy of `main` without plugin lines, its includes made absolute."""
+    lines = []
+    for line in main.read_text(encoding="utf-8").splitlines():
+        if line.startswith("plugin "):
+            continue
+        match = re.match(r'include "(.*)"', line)
+        if match and not Path(match.group(1)).is_absolute():
+            line = f'include "{(main.parent / match.group(1)).resolve()}"'
+        lines.append(line)
+    out = out_dir / "main-without-plugins.beancount"
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return out
+
+
+@pytest.fixture(scope="module")
+def loaded() -> tuple[list[data.Directive], list, dict]:
+    return loader.load_file(str(MAIN))
+
+
+@pytest.fixture(scope="module")
+def loaded_plain(tmp_path_factory: pytest.TempPathFactory) -> tuple[list, list, dict]:
+    path = _without_plugins(MAIN, tmp_path_factory.mktemp("plain"))
+    return loader.load_file(str(path))
+
+
+def _transactions(entries: list[data.Directive]) -> list[data.Transaction]:
+    return [entry for entry in entries if isinstance(entry, data.Transaction)]
+
+
+def _month(date: datetime.date) -> str:
+    return date.strftime("%Y-%m")
+
+
+def _monthly(entries: list[data.Directive]) -> dict[str, dict[tuple[str, str], Decimal]]:
+    """Net change per month, per (account, currency)."""
+    out: dict[str, dict[tuple[str, str], Decimal]] = collections.defaultdict(
+        lambda: collections.defaultdict(Decimal)
+    )
+    for txn in _transactions(entries):
+        for posting in txn.postings:
+            out[_month(txn.date)][(posting.account, posting.units.currency)] += (
+                posting.units.number
+            )
+    return out
+
+
+def test_loads_without_errors(loaded):
+    _, errors, _ = loaded
+    assert [error.message for error in errors] == []
+
+
+def test_main_runs_allocate_before_classify():
+    plugins = [
+        line.split('"')[1]
+        for line in MAIN.read_text(encoding="utf-8").splitlines()
+        if line.startswith("plugin ")
+    ]
+    assert plugins == ["plugins.allocate", "plugins.classify"]
+
+
+def test_regenerating_gives_identical_files(tmp_path):
+    generator = _load_generator()
+    generator.write_ledger(tmp_path)
+    generated = sorted(path.name for path in tmp_path.iterdir())
+    committed = sorted(path.name for path in LEDGER.glob("*.beancount"))
+    assert generated == committed
+    for name in generated:
+        assert (tmp_path / name).read_bytes() == (LEDGER / name).read_bytes(), name
+
+
+def test_generator_is_deterministic(tmp_path):
+    generator = _load_generator()
+    first = generator.generate(scale=2, daily=True, start="2025-12", end="2026-01")
+    second = generator.generate(scale=2, daily=True, start="2025-12", end="2026-01")
+    assert first == second
+    assert generator.generate(seed=8) != generator.generate()
+
+
+def test_every_pool_is_zero_at_every_month_end(loaded):
+    entries, _, _ = loaded
+    pools = {
+        entry.account
+        for entry in entries
+        if isinstance(entry, data.Open)
+        and (entry.account.startswith("Expenses:Shared:") or entry.account in TIER_POOLS)
+    }
+    assert len(pools) == 13
+    running: dict[tuple[str, str], Decimal] = collections.defaultdict(Decimal)
+    monthly = _monthly(entries)
+    assert monthly
+    for month in sorted(monthly):
+        for (account, currency), change in monthly[month].items():
+            if account in pools:
+                running[(account, currency)] += change
+        nonzero = {key: value for key, value in running.items() if value != 0}
+        assert nonzero == {}, month
+
+
+def test_pools_had_costs_to_allocate(loaded_plain):
+    """Without the plugins the pools hold the costs: the test above is not vacuous."""
+    entries, errors, _ = loaded_plain
+    assert errors == []
+    monthly = _monthly(entries)
+    for month, changes in monthly.items():
+        for pool in ("Expenses:Shared:GPUCluster", "Expenses:Shared:Power",
+                     "Expenses:Shared:DatacenterOps", "Expenses:Shared:Storage",
+                     "Expenses:Shared:PaymentFees", "Expenses:Shared:Serving:Staff",
+                     "Income:Subscription", "Income:Enterprise"):
+            assert changes[(pool, "USD")] != 0, (month, pool)
+
+
+def test_expense_total_unchanged_by_plugins(loaded, loaded_plain):
+    def total(entries: list[data.Directive]) -> Decimal:
+        return sum(
+            (
+                posting.units.number
+                for txn in _transactions(entries)
+                for posting in txn.postings
+                if posting.account.startswith("Expenses:") and posting.units.currency == "USD"
+            ),
+            Decimal(0),
+        )
+
+    with_plugins = total(loaded[0])
+    assert with_plugins == total(loaded_plain[0])
+    assert with_plugins > 0
+
+
+def test_money_is_in_cents(loaded):
+    for txn in _transactions(loaded[0]):
+        for posting in txn.postings:
+            if posting.units.currency == "USD":
+                assert posting.units.number.as_tuple().exponent == -2, (txn.date, posting)
+
+
+def test_at_least_18_consecutive_months(loaded):
+    months = sorted(_monthly(loaded[0]))
+    assert len(months) >= 18
+    assert months[0] == "2025-01" and months[-1] == "2026-10"
+    assert len(months) == 22  # 2025-01..2026-10, none missing
+
+
+def test_free_tier_has_tokens_costs_and_no_revenue(loaded):
+    entries, _, _ = loaded
+    monthly = _monthly(entries)
+    for month, changes in monthly.items():
+        free_tokens = sum(
+            value
+            for (account, currency), value in changes.items()
+            if account.startswith("Equity:Stats:Tokens:Free:") and currency == "MTOK"
+        )
+        free_cost = sum(
+            value
+            for (account, currency), value in changes.items()
+            if account.startswith("Expenses:COGS:") and ":Free:" in account + ":"
+        )
+        assert free_tokens > 0, month
+        assert free_cost > 0, month
+    accounts = {entry.account for entry in entries if isinstance(entry, data.Open)}
+    assert not [account for account in accounts
+                if account.startswith("Income:") and "Free" in account.split(":")]
+
+
+def test_superseded_idle_rule_is_effective_dated(loaded):
+    """Idle GPU time goes to R&D until 2025-12 and to cost of revenue from 2026-01."""
+    monthly = _monthly(loaded[0])
+    for month, changes in monthly.items():
+        to_rnd = changes[("Expenses:RnD:Training:IdleCapacity", "USD")]
+        to_cogs = sum(
+            value
+            for (account, _), value in changes.items()
+            if account.startswith("Expenses:COGS:Inference:IdleCapacity:")
+        )
+        if month < "2026-01":
+            assert to_rnd > 0 and to_cogs == 0, month
+        else:
+            assert to_rnd == 0 and to_cogs > 0, month
+
+
+def test_token_sold_at_gross_profit_and_net_loss(loaded):
+    """The example lab's story: positive gross margin, negative net margin, every month."""
+    for month, changes in _monthly(loaded[0]).items():
+        usd = {account: value for (account, currency), value in changes.items()
+               if currency == "USD"}
+        revenue = -sum(v for a, v in usd.items() if a.startswith("Income:"))
+        cogs = sum(v for a, v in usd.items() if a.startswith("Expenses:COGS:"))
+        costs = sum(v for a, v in usd.items() if a.startswith("Expenses:"))
+        assert Decimal("0.40") < (revenue - cogs) / revenue < Decimal("0.65"), month
+        assert revenue - costs < 0, month
+
+
+def test_benchmark_ledger_loads_with_the_same_plugins(tmp_path):
+    generator = _load_generator()
+    generator.write_ledger(tmp_path, start="2025-12", end="2026-02", scale=2, daily=True)
+    entries, errors, _ = loader.load_file(str(tmp_path / "main.beancount"))
+    assert [error.message for error in errors] == []
+    payroll = [txn for txn in _transactions(entries) if txn.payee == "Ledgerline Payroll"]
+    assert any(posting.meta.get("employee") for txn in payroll for posting in txn.postings)
+    metering_days = {txn.date for txn in _transactions(entries) if txn.payee == "Metering"}
+    assert len(metering_days) == 31 + 31 + 28
