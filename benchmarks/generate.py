@@ -79,10 +79,10 @@ SERVING_STAFF = "Expenses:Shared:Serving:Staff"
 EXAMPLE_TITLE = "Orion Labs — example books"
 
 #: Extra includes written into the example's main.beancount, after the ledger's
-#: own files: the saved queries. Edit here (not in ledger/main.beancount), then
-#: run `python benchmarks/generate.py ledger`. An include glob that matches no
-#: file is a bean-check error. Other ledgers get none unless asked
-#: (`--include`), since a relative path depends on where they are written.
+#: own files: the saved queries and the Fava dashboard config. Edit here (not in
+#: ledger/main.beancount), then run `python benchmarks/generate.py ledger`. An
+#: include glob that matches no file is a bean-check error. Other ledgers get
+#: none unless asked (`--include`): a relative path depends on where they are.
 EXAMPLE_EXTRA_INCLUDES: tuple[str, ...] = ("../queries/*.beancount",)
 
 # End-of-period (last month) magnitudes at scale 1, from the research table
@@ -286,6 +286,12 @@ def fmt_money(value: Decimal) -> str:
 # ----------------------------------------------------------------------------
 # Calendar
 
+# English month names, independent of the locale (calendar.month_name is not).
+MONTH_NAMES: tuple[str, ...] = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)
+
 
 @dataclass(frozen=True)
 class Month:
@@ -299,7 +305,7 @@ class Month:
 
     @property
     def name(self) -> str:
-        return f"{calendar.month_name[self.month]} {self.year}"
+        return f"{MONTH_NAMES[self.month - 1]} {self.year}"
 
     @property
     def days(self) -> int:
@@ -494,8 +500,12 @@ class MonthPlan:
 
 
 def growth(start: Decimal, ratio: Decimal, t: Decimal) -> Decimal:
-    """start * ratio**t, t in [0, 1]: geometric growth from start to start*ratio."""
-    return start * (ratio**t)
+    """start * ratio**t, t in [0, 1]: geometric growth from start to start*ratio.
+
+    A fractional power is only "almost always correctly rounded" in decimal,
+    so the result is cut to 12 places: the same on every platform.
+    """
+    return (start * (ratio**t)).quantize(Decimal("1e-12"), rounding=ROUND_HALF_EVEN)
 
 
 def build_plans(months: list[Month], scale: int, seed: int) -> list[MonthPlan]:
