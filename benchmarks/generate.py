@@ -83,7 +83,10 @@ EXAMPLE_TITLE = "Orion Labs — example books"
 #: ledger/main.beancount), then run `python benchmarks/generate.py ledger`. An
 #: include glob that matches no file is a bean-check error. Other ledgers get
 #: none unless asked (`--include`): a relative path depends on where they are.
-EXAMPLE_EXTRA_INCLUDES: tuple[str, ...] = ("../queries/*.beancount",)
+EXAMPLE_EXTRA_INCLUDES: tuple[str, ...] = (
+    "../queries/*.beancount",
+    "../dashboard/fava.beancount",
+)
 
 # End-of-period (last month) magnitudes at scale 1, from the research table
 # (shared/research/lab-economics.md, "Proposed monthly magnitudes"). The first
@@ -165,59 +168,249 @@ class Vendor:
 
 VENDORS: tuple[Vendor, ...] = (
     # compute.beancount: network, serving-only hosting, storage, datacentre ops
-    Vendor("compute", "Meridian Fiber", "MF", POOL_GPU, Decimal("452300"), "rev",
-           "Backbone transit, cross-connects and dark fibre between sites, {month}", 3),
-    Vendor("compute", "Fastlane CDN", "FLC", SERVING_COMPUTE, Decimal("348900"), "rev",
-           "API and app egress, edge caching, {month}"),
-    Vendor("compute", "Cumulus GPU Cloud", "CGC-CPU", SERVING_COMPUTE, Decimal("912700"),
-           "rev", "CPU instances for API gateway, tokenizers and web front end, {month}"),
-    Vendor("compute", "Granite Object Storage", "GOS", POOL_STORAGE, Decimal("1046200"), "rev",
-           "Object storage, {month}: datasets, checkpoints, model weights, logs"),
-    Vendor("compute", "Vaultline Storage Systems", "VSS", POOL_STORAGE, Decimal("86400"), "flat",
-           "All-flash array support and capacity licence, {month}", 5),
-    Vendor("compute", "Rackwise Field Services", "RFS", POOL_DCOPS, Decimal("183600"), "rev",
-           "Remote hands and break-fix visits, {month}", jitter_bp=1200),
-    Vendor("compute", "Opticore Supply", "OPS", POOL_DCOPS, Decimal("121900"), "rev",
-           "Optics, DACs, spare PSUs and fans, {month}", 22, jitter_bp=1800),
+    Vendor(
+        "compute",
+        "Meridian Fiber",
+        "MF",
+        POOL_GPU,
+        Decimal("452300"),
+        "rev",
+        "Backbone transit, cross-connects and dark fibre between sites, {month}",
+        3,
+    ),
+    Vendor(
+        "compute",
+        "Fastlane CDN",
+        "FLC",
+        SERVING_COMPUTE,
+        Decimal("348900"),
+        "rev",
+        "API and app egress, edge caching, {month}",
+    ),
+    Vendor(
+        "compute",
+        "Cumulus GPU Cloud",
+        "CGC-CPU",
+        SERVING_COMPUTE,
+        Decimal("912700"),
+        "rev",
+        "CPU instances for API gateway, tokenizers and web front end, {month}",
+    ),
+    Vendor(
+        "compute",
+        "Granite Object Storage",
+        "GOS",
+        POOL_STORAGE,
+        Decimal("1046200"),
+        "rev",
+        "Object storage, {month}: datasets, checkpoints, model weights, logs",
+    ),
+    Vendor(
+        "compute",
+        "Vaultline Storage Systems",
+        "VSS",
+        POOL_STORAGE,
+        Decimal("86400"),
+        "flat",
+        "All-flash array support and capacity licence, {month}",
+        5,
+    ),
+    Vendor(
+        "compute",
+        "Rackwise Field Services",
+        "RFS",
+        POOL_DCOPS,
+        Decimal("183600"),
+        "rev",
+        "Remote hands and break-fix visits, {month}",
+        jitter_bp=1200,
+    ),
+    Vendor(
+        "compute",
+        "Opticore Supply",
+        "OPS",
+        POOL_DCOPS,
+        Decimal("121900"),
+        "rev",
+        "Optics, DACs, spare PSUs and fans, {month}",
+        22,
+        jitter_bp=1800,
+    ),
     # opex.beancount: R&D data, SG&A
-    Vendor("opex", "Pressbridge News Archive", "PNA", "Expenses:RnD:Data:Licensing",
-           Decimal("1125000"), "flat", "News archive licence for training data, {month}", 1,
-           jitter_bp=0),
-    Vendor("opex", "Codex Commons Foundation", "CCF", "Expenses:RnD:Data:Licensing",
-           Decimal("640000"), "flat", "Curated code corpus licence, {month}", 1, jitter_bp=0),
-    Vendor("opex", "Lexica Academic Publishing", "LAP", "Expenses:RnD:Data:Licensing",
-           Decimal("2310000"), "flat", "Scholarly full-text licence, quarter starting {month}", 2,
-           months=(1, 4, 7, 10), jitter_bp=0),
-    Vendor("opex", "Clearlabel Data", "CLD", "Expenses:RnD:Data:Annotation", Decimal("1184500"),
-           "rev", "Preference labelling and RLHF comparisons, {month}", jitter_bp=900),
-    Vendor("opex", "Tandem Annotation Services", "TAS", "Expenses:RnD:Data:Annotation",
-           Decimal("706300"), "rev", "Expert-written reasoning traces, {month}", jitter_bp=1100),
-    Vendor("opex", "Brightpath Media", "BPM", "Expenses:SGA:Marketing:Advertising",
-           Decimal("4480000"), "rev", "Paid search, video and podcast ads, {month}",
-           jitter_bp=900),
-    Vendor("opex", "Summit Events", "SME", "Expenses:SGA:Marketing:Events", Decimal("412600"),
-           "rev", "Developer conference booth and hosted meetups, {month}", 12,
-           months=(3, 6, 9, 11), jitter_bp=1500),
-    Vendor("opex", "Harborview Properties", "HVP", "Expenses:SGA:Facilities:Rent",
-           Decimal("618400"), "hc", "Office rent and service charge, {month}", 1, jitter_bp=0),
-    Vendor("opex", "Kessler & Wong LLP", "KW", "Expenses:SGA:Professional:Legal",
-           Decimal("352800"), "rev", "Legal services: commercial, privacy and IP, {month}",
-           jitter_bp=2500),
-    Vendor("opex", "Grant & Pell", "GP", "Expenses:SGA:Professional:Audit", Decimal("188000"),
-           "flat", "Quarterly review and audit fieldwork, {month}", 25, months=(2, 5, 8, 11),
-           jitter_bp=800),
-    Vendor("opex", "Atlas Mutual Insurance", "AMI", "Expenses:SGA:Insurance", Decimal("93750"),
-           "flat", "D&O, cyber and general liability premium, {month}", 1, jitter_bp=0),
-    Vendor("opex", "Slatebase", "SLB", "Expenses:SGA:Software", Decimal("164200"), "hc",
-           "Workspace, chat and docs seats, {month}", 8, jitter_bp=200),
-    Vendor("opex", "Pipewell CRM", "PWC", "Expenses:SGA:Software", Decimal("97300"), "hc",
-           "CRM and sales engagement seats, {month}", 8, jitter_bp=200),
-    Vendor("opex", "Ledgerly", "LDG", "Expenses:SGA:Software", Decimal("41800"), "hc",
-           "Accounting, spend management and payroll software, {month}", 8, jitter_bp=200),
-    Vendor("opex", "Wayfarer Travel", "WFT", "Expenses:SGA:Travel", Decimal("254300"), "hc",
-           "Corporate travel statement, {month}", jitter_bp=2000),
-    Vendor("opex", "Talentbridge Recruiting", "TBR", "Expenses:SGA:Recruiting", Decimal("396500"),
-           "hc", "Placement fees for technical hires, {month}", 18, jitter_bp=3000),
+    Vendor(
+        "opex",
+        "Pressbridge News Archive",
+        "PNA",
+        "Expenses:RnD:Data:Licensing",
+        Decimal("1125000"),
+        "flat",
+        "News archive licence for training data, {month}",
+        1,
+        jitter_bp=0,
+    ),
+    Vendor(
+        "opex",
+        "Codex Commons Foundation",
+        "CCF",
+        "Expenses:RnD:Data:Licensing",
+        Decimal("640000"),
+        "flat",
+        "Curated code corpus licence, {month}",
+        1,
+        jitter_bp=0,
+    ),
+    Vendor(
+        "opex",
+        "Lexica Academic Publishing",
+        "LAP",
+        "Expenses:RnD:Data:Licensing",
+        Decimal("2310000"),
+        "flat",
+        "Scholarly full-text licence, quarter starting {month}",
+        2,
+        months=(1, 4, 7, 10),
+        jitter_bp=0,
+    ),
+    Vendor(
+        "opex",
+        "Clearlabel Data",
+        "CLD",
+        "Expenses:RnD:Data:Annotation",
+        Decimal("1184500"),
+        "rev",
+        "Preference labelling and RLHF comparisons, {month}",
+        jitter_bp=900,
+    ),
+    Vendor(
+        "opex",
+        "Tandem Annotation Services",
+        "TAS",
+        "Expenses:RnD:Data:Annotation",
+        Decimal("706300"),
+        "rev",
+        "Expert-written reasoning traces, {month}",
+        jitter_bp=1100,
+    ),
+    Vendor(
+        "opex",
+        "Brightpath Media",
+        "BPM",
+        "Expenses:SGA:Marketing:Advertising",
+        Decimal("4480000"),
+        "rev",
+        "Paid search, video and podcast ads, {month}",
+        jitter_bp=900,
+    ),
+    Vendor(
+        "opex",
+        "Summit Events",
+        "SME",
+        "Expenses:SGA:Marketing:Events",
+        Decimal("412600"),
+        "rev",
+        "Developer conference booth and hosted meetups, {month}",
+        12,
+        months=(3, 6, 9, 11),
+        jitter_bp=1500,
+    ),
+    Vendor(
+        "opex",
+        "Harborview Properties",
+        "HVP",
+        "Expenses:SGA:Facilities:Rent",
+        Decimal("618400"),
+        "hc",
+        "Office rent and service charge, {month}",
+        1,
+        jitter_bp=0,
+    ),
+    Vendor(
+        "opex",
+        "Kessler & Wong LLP",
+        "KW",
+        "Expenses:SGA:Professional:Legal",
+        Decimal("352800"),
+        "rev",
+        "Legal services: commercial, privacy and IP, {month}",
+        jitter_bp=2500,
+    ),
+    Vendor(
+        "opex",
+        "Grant & Pell",
+        "GP",
+        "Expenses:SGA:Professional:Audit",
+        Decimal("188000"),
+        "flat",
+        "Quarterly review and audit fieldwork, {month}",
+        25,
+        months=(2, 5, 8, 11),
+        jitter_bp=800,
+    ),
+    Vendor(
+        "opex",
+        "Atlas Mutual Insurance",
+        "AMI",
+        "Expenses:SGA:Insurance",
+        Decimal("93750"),
+        "flat",
+        "D&O, cyber and general liability premium, {month}",
+        1,
+        jitter_bp=0,
+    ),
+    Vendor(
+        "opex",
+        "Slatebase",
+        "SLB",
+        "Expenses:SGA:Software",
+        Decimal("164200"),
+        "hc",
+        "Workspace, chat and docs seats, {month}",
+        8,
+        jitter_bp=200,
+    ),
+    Vendor(
+        "opex",
+        "Pipewell CRM",
+        "PWC",
+        "Expenses:SGA:Software",
+        Decimal("97300"),
+        "hc",
+        "CRM and sales engagement seats, {month}",
+        8,
+        jitter_bp=200,
+    ),
+    Vendor(
+        "opex",
+        "Ledgerly",
+        "LDG",
+        "Expenses:SGA:Software",
+        Decimal("41800"),
+        "hc",
+        "Accounting, spend management and payroll software, {month}",
+        8,
+        jitter_bp=200,
+    ),
+    Vendor(
+        "opex",
+        "Wayfarer Travel",
+        "WFT",
+        "Expenses:SGA:Travel",
+        Decimal("254300"),
+        "hc",
+        "Corporate travel statement, {month}",
+        jitter_bp=2000,
+    ),
+    Vendor(
+        "opex",
+        "Talentbridge Recruiting",
+        "TBR",
+        "Expenses:SGA:Recruiting",
+        Decimal("396500"),
+        "hc",
+        "Placement fees for technical hires, {month}",
+        18,
+        jitter_bp=3000,
+    ),
 )
 
 
@@ -288,8 +481,18 @@ def fmt_money(value: Decimal) -> str:
 
 # English month names, independent of the locale (calendar.month_name is not).
 MONTH_NAMES: tuple[str, ...] = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 )
 
 
@@ -414,9 +617,7 @@ def render_txn(txn: Txn) -> str:
     lines.extend(f"  {key}: {render_value(value)}" for key, value in txn.meta.items())
     width = max(46, *(len(p.account) for p in txn.postings))
     for posting in txn.postings:
-        lines.append(
-            f"  {posting.account:<{width}} {render_number(posting.number):>16} {posting.currency}"
-        )
+        lines.append(f"  {posting.account:<{width}} {render_number(posting.number):>16} {posting.currency}")
         lines.extend(f"    {key}: {render_value(value)}" for key, value in posting.meta.items())
     return "\n".join(lines) + "\n"
 
@@ -463,19 +664,15 @@ class GpuBatch:
         return monthly if k < 60 else self.cost - monthly * 59
 
     def accumulated_before(self, month_index: int) -> Decimal:
-        return sum((self.depreciation(k) for k in range(self.delivered + 1, month_index)),
-                   Decimal("0.00"))
+        return sum((self.depreciation(k) for k in range(self.delivered + 1, month_index)), Decimal("0.00"))
 
 
 def gpu_batches(n: int, scale: int) -> list[GpuBatch]:
     return [
         GpuBatch("h100-a", -7, 384 * scale, 8, Decimal("362480.00"), "HGX H100", "SLS-24-03318"),
-        GpuBatch("h200-a", int(n * 0.15), 512 * scale, 8, Decimal("401365.00"), "HGX H200",
-                 "SLS-25-01107"),
-        GpuBatch("h200-b", int(n * 0.42), 512 * scale, 8, Decimal("387910.00"), "HGX H200",
-                 "SLS-25-04462"),
-        GpuBatch("b200-a", int(n * 0.75), 512 * scale, 8, Decimal("518740.00"), "HGX B200",
-                 "SLS-26-02075"),
+        GpuBatch("h200-a", int(n * 0.15), 512 * scale, 8, Decimal("401365.00"), "HGX H200", "SLS-25-01107"),
+        GpuBatch("h200-b", int(n * 0.42), 512 * scale, 8, Decimal("387910.00"), "HGX H200", "SLS-25-04462"),
+        GpuBatch("b200-a", int(n * 0.75), 512 * scale, 8, Decimal("518740.00"), "HGX B200", "SLS-26-02075"),
     ]
 
 
@@ -517,9 +714,7 @@ def build_plans(months: list[Month], scale: int, seed: int) -> list[MonthPlan]:
         t = Decimal(m.index) / Decimal(max(n - 1, 1))
         f_rev = growth(Decimal("0.5"), Decimal(2), t)
         f_tok = growth(Decimal("0.4"), Decimal("2.5"), t)
-        tokens = {
-            key: rng.count(base * f_tok * scale, 400) for key, base in END_TOKENS_MTOK.items()
-        }
+        tokens = {key: rng.count(base * f_tok * scale, 400) for key, base in END_TOKENS_MTOK.items()}
         price_factor = f_rev / f_tok
         api_price = {
             model: (price * price_factor * rng.factor(150)).quantize(Decimal("0.0001"))
@@ -588,8 +783,9 @@ def build_plans(months: list[Month], scale: int, seed: int) -> list[MonthPlan]:
         )
         storage_tb = None
         if m.index == 0 or m.month in (1, 4, 7, 10):
-            total_tb = rng.count(Decimal(60_000) * growth(Decimal("0.45"), Decimal(1) / Decimal(
-                "0.45"), t) * scale, 200)
+            total_tb = rng.count(
+                Decimal(60_000) * growth(Decimal("0.45"), Decimal(1) / Decimal("0.45"), t) * scale, 200
+            )
             s_bp = 1200 + rng.randint(-150, 150)
             tr_bp = 3300 + rng.randint(-200, 200)
             storage_tb = dict(
@@ -685,9 +881,7 @@ def bill(
         book.add(Txn(date, payee, narration, [*lines, Posting(BANK, -total, "USD")], entry_meta))
         return
     link = link_for(invoice)
-    book.add(
-        Txn(date, payee, narration, [*lines, Posting(AP, -total, "USD")], entry_meta, links=(link,))
-    )
+    book.add(Txn(date, payee, narration, [*lines, Posting(AP, -total, "USD")], entry_meta, links=(link,)))
     paid = date + datetime.timedelta(days=pay_after_days)
     if in_range(paid, months):
         book.add(
@@ -761,8 +955,7 @@ def revenue_book(months: list[Month], plans: list[MonthPlan], seed: int, daily: 
                         m.day(day),
                         "Tollgate Payments",
                         "Subscription payout",
-                        [Posting(BANK, amount, "USD"), Posting("Income:Subscription", -amount,
-                                                                "USD")],
+                        [Posting(BANK, amount, "USD"), Posting("Income:Subscription", -amount, "USD")],
                     )
                 )
         else:
@@ -770,8 +963,7 @@ def revenue_book(months: list[Month], plans: list[MonthPlan], seed: int, daily: 
                 Txn(
                     m.last,
                     "Tollgate Payments",
-                    f"Subscription payouts, {m.name} "
-                    f"({fmt_int(plan.subscribers)} active subscribers)",
+                    f"Subscription payouts, {m.name} ({fmt_int(plan.subscribers)} active subscribers)",
                     [Posting(BANK, gross, "USD"), Posting("Income:Subscription", -gross, "USD")],
                     {"subscribers": plan.subscribers},
                 )
@@ -811,9 +1003,7 @@ class Employee:
     base: Decimal
 
 
-def payroll_book(
-    months: list[Month], plans: list[MonthPlan], seed: int, per_employee: bool
-) -> Book:
+def payroll_book(months: list[Month], plans: list[MonthPlan], seed: int, per_employee: bool) -> Book:
     book = Book(
         "; Payroll, fully loaded (salary, employer taxes, benefits, equity cash-outs),\n"
         "; paid on the last business day of the month through Ledgerline Payroll.\n"
@@ -838,9 +1028,7 @@ def payroll_book(
                 heads = plan.headcount[key]
                 amount = rng.money(cost * heads, 150)
                 total += amount
-                lines.append(
-                    Posting(account, amount, "USD", {"function": label, "headcount": heads})
-                )
+                lines.append(Posting(account, amount, "USD", {"function": label, "headcount": heads}))
             book.add(
                 Txn(
                     date,
@@ -860,8 +1048,7 @@ def payroll_book(
             for start in range(0, len(active), 250):
                 chunk = active[start : start + 250]
                 lines = [
-                    Posting(account, rng.money(emp.base, 40), "USD", {"employee": emp.ident})
-                    for emp in chunk
+                    Posting(account, rng.money(emp.base, 40), "USD", {"employee": emp.ident}) for emp in chunk
                 ]
                 total = sum((p.number for p in lines), Decimal("0.00"))
                 assert isinstance(total, Decimal)
@@ -931,9 +1118,7 @@ def compute_book(
     )
     for m, plan in zip(months, plans, strict=True):
         rng = Rng(seed, "compute", m.label)
-        for (payee, prefix, _, rate, contract), gpus in zip(
-            LESSORS, plan.leased_gpus, strict=True
-        ):
+        for (payee, prefix, _, rate, contract), gpus in zip(LESSORS, plan.leased_gpus, strict=True):
             if gpus == 0:
                 continue
             for part in split_int(gpus, rng.weights(scale, 60, 140)) if scale > 1 else [gpus]:
@@ -951,9 +1136,7 @@ def compute_book(
                     pay_after_days=14,
                 )
         # Colocation of owned servers: per-GPU rack space and cooling, plus cross-connects.
-        colo = q2(plan.owned_gpus * Decimal("205.00")) + rng.money(
-            Decimal("38500") * scale, 800
-        )
+        colo = q2(plan.owned_gpus * Decimal("205.00")) + rng.money(Decimal("38500") * scale, 800)
         invoice = numbers.next("KDC", m)
         bill(
             book,
@@ -969,10 +1152,14 @@ def compute_book(
         # Power: two sites, metered kWh.
         site_a, site_b = split_int(plan.power_kwh, [6000 + rng.randint(-200, 200), 4000])
         for payee, prefix, kwh, rate, what in (
-            ("Tri-County Electric Cooperative", "TCE", site_a, Decimal("0.0765"),
-             "site A, large-power tariff"),
-            ("Prairie Wind Energy", "PWE", site_b, Decimal("0.0712"),
-             "site B, power purchase agreement"),
+            (
+                "Tri-County Electric Cooperative",
+                "TCE",
+                site_a,
+                Decimal("0.0765"),
+                "site A, large-power tariff",
+            ),
+            ("Prairie Wind Energy", "PWE", site_b, Decimal("0.0712"), "site B, power purchase agreement"),
         ):
             amount = q2(kwh * rate) + rng.money(Decimal("14250") * scale, 500)
             invoice = numbers.next(prefix, m)
@@ -1083,21 +1270,16 @@ def drivers_book(months: list[Month], plans: list[MonthPlan], seed: int, daily: 
         if daily:
             weights = day_weights(rng, m)
             token_days = {k: split_int(plan.tokens[k], weights) for k in token_keys}
-            gpuh_days = {
-                k: split_int(plan.gpuh[k], rng.weights(m.days, 95, 105)) for k in gpuh_keys
-            }
+            gpuh_days = {k: split_int(plan.gpuh[k], rng.weights(m.days, 95, 105)) for k in gpuh_keys}
             for day in range(m.days):
                 date = m.day(day + 1)
                 postings = [
-                    Posting(f"Equity:Stats:Tokens:{tier}:{model}", token_days[(tier, model)][day],
-                            "MTOK")
+                    Posting(f"Equity:Stats:Tokens:{tier}:{model}", token_days[(tier, model)][day], "MTOK")
                     for tier, model in token_keys
                 ]
                 postings.append(Posting(OFFSET, -sum(p.number for p in postings), "MTOK"))
                 book.add(Txn(date, "Metering", "Tokens served", postings))
-                postings = [
-                    Posting(f"Equity:Stats:GPUH:{k}", gpuh_days[k][day], "GPUH") for k in gpuh_keys
-                ]
+                postings = [Posting(f"Equity:Stats:GPUH:{k}", gpuh_days[k][day], "GPUH") for k in gpuh_keys]
                 postings.append(Posting(OFFSET, -sum(p.number for p in postings), "GPUH"))
                 book.add(Txn(date, "GPU scheduler", "GPU-hours by workload", postings))
         else:
@@ -1107,9 +1289,7 @@ def drivers_book(months: list[Month], plans: list[MonthPlan], seed: int, daily: 
             ]
             postings.append(Posting(OFFSET, -sum(p.number for p in postings), "MTOK"))
             book.add(Txn(m.last, "Metering", f"Tokens served, {m.name}", postings))
-            postings = [
-                Posting(f"Equity:Stats:GPUH:{k}", plan.gpuh[k], "GPUH") for k in gpuh_keys
-            ]
+            postings = [Posting(f"Equity:Stats:GPUH:{k}", plan.gpuh[k], "GPUH") for k in gpuh_keys]
             postings.append(Posting(OFFSET, -sum(p.number for p in postings), "GPUH"))
             book.add(
                 Txn(
@@ -1121,23 +1301,19 @@ def drivers_book(months: list[Month], plans: list[MonthPlan], seed: int, daily: 
                 )
             )
         postings = [
-            Posting(f"Equity:Stats:Hours:DatacenterOps:{k}", v, "HOUR")
-            for k, v in plan.dcops_hours.items()
+            Posting(f"Equity:Stats:Hours:DatacenterOps:{k}", v, "HOUR") for k, v in plan.dcops_hours.items()
         ]
         postings.append(Posting(OFFSET, -sum(p.number for p in postings), "HOUR"))
         book.add(
             Txn(
                 m.last,
                 "Timesheets",
-                f"Datacentre operations hours by activity, {m.name} "
-                f"({plan.headcount['dcops']} staff)",
+                f"Datacentre operations hours by activity, {m.name} ({plan.headcount['dcops']} staff)",
                 postings,
             )
         )
         if plan.storage_tb is not None:
-            postings = [
-                Posting(f"Equity:Stats:Storage:{k}", v, "TB") for k, v in plan.storage_tb.items()
-            ]
+            postings = [Posting(f"Equity:Stats:Storage:{k}", v, "TB") for k, v in plan.storage_tb.items()]
             postings.append(Posting(OFFSET, -sum(p.number for p in postings), "TB"))
             book.add(
                 Txn(
@@ -1165,8 +1341,7 @@ def opex_book(
     for m, plan in zip(months, plans, strict=True):
         rng = Rng(seed, "opex", m.label)
         # Revenue share, two marketplaces.
-        api_revenue = {model: q2(plan.tokens[("API", model)] * plan.api_price[model])
-                       for model in MODELS}
+        api_revenue = {model: q2(plan.tokens[("API", model)] * plan.api_price[model]) for model in MODELS}
         for payee, prefix, share_bp in (
             ("Stratus Cloud Marketplace", "SCM", 3380),
             ("Azimuth Cloud Marketplace", "ACM", 1820),
@@ -1186,16 +1361,17 @@ def opex_book(
                 pay_after_days=None,
             )
         # Card processing: 2.9% + 0.30 per charge.
-        fees = q2(plan.subscription_gross * Decimal("0.029")) + q2(
-            plan.subscribers * Decimal("0.30")
-        ) + rng.money(Decimal("18400") * scale, 1500)
+        fees = (
+            q2(plan.subscription_gross * Decimal("0.029"))
+            + q2(plan.subscribers * Decimal("0.30"))
+            + rng.money(Decimal("18400") * scale, 1500)
+        )
         bill(
             book,
             months,
             date=m.last,
             payee="Tollgate Payments",
-            narration=f"Card processing fees, {m.name}: 2.9% + 0.30 per charge, "
-            "disputes and FX",
+            narration=f"Card processing fees, {m.name}: 2.9% + 0.30 per charge, disputes and FX",
             invoice=numbers.next("TGP", m),
             postings=[(POOL_FEES, fees, {"charges": plan.subscribers})],
             pay_after_days=None,
@@ -1250,9 +1426,7 @@ def funding_book(months: list[Month], scale: int, books: Iterable[Book]) -> Book
                     bank_moves.append((txn.date, posting.number))
     for m in months[1:]:
         balance = sum((amount for date, amount in bank_moves if date < m.first), Decimal("0.00"))
-        book.trailer.append(
-            (m.first, f"{m.first.isoformat()} balance {BANK:<30} {balance:.2f} USD\n")
-        )
+        book.trailer.append((m.first, f"{m.first.isoformat()} balance {BANK:<30} {balance:.2f} USD\n"))
     return book
 
 
@@ -1373,8 +1547,9 @@ def accounts_text(months: list[Month]) -> str:
     return "\n".join(out) + "\n"
 
 
-def _rule(date: str, pool: str, driver: str, targets: Sequence[tuple[str, str]],
-          basis: str | None = None) -> str:
+def _rule(
+    date: str, pool: str, driver: str, targets: Sequence[tuple[str, str]], basis: str | None = None
+) -> str:
     lines = [f'{date} custom "allocate" {pool} {driver}']
     width = max(len(key) for key, _ in targets) + 1
     if basis:
@@ -1405,7 +1580,7 @@ def allocation_text(months: list[Month]) -> str:
         ";",
         "; Each rule splits one pool account's net change per month across the",
         "; activities of a driver (the driver's direct sub-accounts), in proportion to",
-        "; the driver quantities dated in the month (or, with basis \"latest\", the most",
+        '; the driver quantities dated in the month (or, with basis "latest", the most',
         "; recent ones), rounded to the cent by largest remainder. A rule applies from",
         "; its date until a later rule for the same pool replaces it. Pools feeding",
         "; other pools are processed first (step-down).",
@@ -1427,44 +1602,76 @@ def allocation_text(months: list[Month]) -> str:
             "; sit in cost of revenue. From this date idle GPU-hours, and their power, go",
             "; to the serving pool Expenses:Shared:Serving:IdleCapacity. These rules",
             "; replace the two above for the same pools; earlier months keep the old split.",
-            _rule(switch.first.isoformat(), POOL_GPU, "Equity:Stats:GPUH",
-                  [*gpu_targets, ("idle", "Expenses:Shared:Serving:IdleCapacity")]),
-            _rule(switch.first.isoformat(), POOL_POWER, "Equity:Stats:GPUH",
-                  [*power_targets, ("idle", "Expenses:Shared:Serving:IdleCapacity")]),
+            _rule(
+                switch.first.isoformat(),
+                POOL_GPU,
+                "Equity:Stats:GPUH",
+                [*gpu_targets, ("idle", "Expenses:Shared:Serving:IdleCapacity")],
+            ),
+            _rule(
+                switch.first.isoformat(),
+                POOL_POWER,
+                "Equity:Stats:GPUH",
+                [*power_targets, ("idle", "Expenses:Shared:Serving:IdleCapacity")],
+            ),
         ]
     out += [
         "; Step 2: datacentre staff by timesheet hours; storage by the quarterly",
-        "; capacity survey, a standing estimate (basis \"latest\").",
-        _rule(start, POOL_DCOPS, "Equity:Stats:Hours:DatacenterOps", [
-            ("serving", "Expenses:Shared:Serving:DatacenterOps"),
-            ("training", "Expenses:RnD:Training:DatacenterOps"),
-            ("rollouts", "Expenses:RnD:Rollouts:DatacenterOps"),
-        ]),
-        _rule(start, POOL_STORAGE, "Equity:Stats:Storage", [
-            ("serving", "Expenses:Shared:Serving:Storage"),
-            ("training", "Expenses:RnD:Training:Storage"),
-            ("datasets", "Expenses:RnD:Data:Storage"),
-        ], basis="latest"),
+        '; capacity survey, a standing estimate (basis "latest").',
+        _rule(
+            start,
+            POOL_DCOPS,
+            "Equity:Stats:Hours:DatacenterOps",
+            [
+                ("serving", "Expenses:Shared:Serving:DatacenterOps"),
+                ("training", "Expenses:RnD:Training:DatacenterOps"),
+                ("rollouts", "Expenses:RnD:Rollouts:DatacenterOps"),
+            ],
+        ),
+        _rule(
+            start,
+            POOL_STORAGE,
+            "Equity:Stats:Storage",
+            [
+                ("serving", "Expenses:Shared:Serving:Storage"),
+                ("training", "Expenses:RnD:Training:Storage"),
+                ("datasets", "Expenses:RnD:Data:Storage"),
+            ],
+            basis="latest",
+        ),
         "; Step 3: each serving line to deployments (<Tier>-<Model>) by serving",
         "; GPU-hours, into cost of revenue per tier and model. The free tier is a",
         "; deployment like any other: its cost is COGS with no revenue against it.",
     ]
     for line in SERVING_LINES:
-        out.append(_rule(start, f"Expenses:Shared:Serving:{line}", "Equity:Stats:GPUH:Serving", [
-            (d.lower(), f"Expenses:COGS:Inference:{line}:{d.replace('-', ':')}")
-            for d in DEPLOYMENTS
-        ]))
+        out.append(
+            _rule(
+                start,
+                f"Expenses:Shared:Serving:{line}",
+                "Equity:Stats:GPUH:Serving",
+                [(d.lower(), f"Expenses:COGS:Inference:{line}:{d.replace('-', ':')}") for d in DEPLOYMENTS],
+            )
+        )
     out += [
         "; Step 4: per-seat revenue and its card fees to models by the tier's tokens.",
-        _rule(start, POOL_FEES, "Equity:Stats:Tokens:Subscription", [
-            (m.lower(), f"Expenses:COGS:PaymentFees:Subscription:{m}") for m in MODELS
-        ]),
-        _rule(start, "Income:Subscription", "Equity:Stats:Tokens:Subscription", [
-            (m.lower(), f"Income:Subscription:{m}") for m in MODELS
-        ]),
-        _rule(start, "Income:Enterprise", "Equity:Stats:Tokens:Enterprise", [
-            (m.lower(), f"Income:Enterprise:{m}") for m in MODELS
-        ]),
+        _rule(
+            start,
+            POOL_FEES,
+            "Equity:Stats:Tokens:Subscription",
+            [(m.lower(), f"Expenses:COGS:PaymentFees:Subscription:{m}") for m in MODELS],
+        ),
+        _rule(
+            start,
+            "Income:Subscription",
+            "Equity:Stats:Tokens:Subscription",
+            [(m.lower(), f"Income:Subscription:{m}") for m in MODELS],
+        ),
+        _rule(
+            start,
+            "Income:Enterprise",
+            "Equity:Stats:Tokens:Enterprise",
+            [(m.lower(), f"Income:Enterprise:{m}") for m in MODELS],
+        ),
     ]
     return "\n".join(out)
 
@@ -1568,9 +1775,7 @@ def write_ledger(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
-    files = generate(
-        start=start, end=end, scale=scale, daily=daily, seed=seed, includes=includes
-    )
+    files = generate(start=start, end=end, scale=scale, daily=daily, seed=seed, includes=includes)
     for name, text in files.items():
         path = out_dir / name
         path.write_text(text, encoding="utf-8", newline="\n")
@@ -1583,9 +1788,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("out_dir", type=Path, help="directory to write the .beancount files into")
     parser.add_argument("--scale", type=int, default=1, help="lab size multiplier (default 1)")
     parser.add_argument("--daily", action="store_true", help="daily metering and settlements")
-    parser.add_argument(
-        "--months", default="2025-01:2026-10", help="START:END, as YYYY-MM:YYYY-MM"
-    )
+    parser.add_argument("--months", default="2025-01:2026-10", help="START:END, as YYYY-MM:YYYY-MM")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
         "--include",

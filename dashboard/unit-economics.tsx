@@ -17,11 +17,11 @@ import { defineConfig, EChartsSpec, Ledger } from "fava-dashboards";
 const Q = {
   gross: "gross-margin-per-mtok", // month, gross margin per MTOK
   net: "net-margin-per-mtok", // month, net margin per MTOK
-  costStack: "cost-stack", // month, cost line, cost per MTOK
+  costStack: "cost-stack", // month, one <line>_per_mtok column per cost line (wide)
   byTier: "margin-by-tier", // month, tier, MTOK
   byModel: "margin-by-model", // month, model, MTOK
-  gpuh: "gpu-hours-by-workload", // month, workload, GPUH
-  audit: "allocation-audit", // pool, month, activity, target, amount
+  gpuh: "gpu-hours-by-workload", // month, one column per workload (wide)
+  audit: "allocation-audit", // pool, month, activity, target, amount, currency
 };
 
 type Row = Record<string, any>;
@@ -148,6 +148,34 @@ function pivot(
   return new Map([...series.entries()].sort(([a], [b]) => a.localeCompare(b)));
 }
 
+/** One series per column of a wide table (one row per month) over `axis`. */
+function columnsAsSeries(
+  ledger: Ledger,
+  table: Table,
+  columns: { column: string; label: string }[],
+  axis: string[],
+): Map<string, (number | null)[]> {
+  const series = new Map<string, (number | null)[]>(columns.map(({ label }) => [label, axis.map(() => null)]));
+  for (const row of inPeriod(ledger, table)) {
+    const i = axis.indexOf(monthOf(table, row));
+    if (i < 0) continue;
+    for (const { column, label } of columns) series.get(label)![i] = num(row[column], ledger.ccy);
+  }
+  // A column that is empty or zero in every month only clutters the legend.
+  return new Map([...series.entries()].filter(([, data]) => data.some((v) => v !== null && v !== 0)));
+}
+
+/** "datacenter_ops_per_mtok" -> "Datacenter ops"; "other_rnd" -> "Other R&D". */
+const labelOf = (column: string, suffix = "") => {
+  const words = column
+    .slice(0, column.length - suffix.length)
+    .replace(/_/g, " ")
+    .replace(/\brnd\b/g, "R&D")
+    .replace(/\bsga\b/g, "SG&A")
+    .trim();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+};
+
 /** The last component of an account name (or the value itself). */
 const leafName = (v: any) => String(v).split(":").pop() as string;
 
@@ -163,25 +191,32 @@ function record(title: string, spec: EChartsSpec): EChartsSpec {
 const fmtMoney = (ccy: string, digits = 2) =>
   new Intl.NumberFormat("en-US", { style: "currency", currency: ccy, maximumFractionDigits: digits }).format;
 const fmtNumber = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 }).format;
+const fmtCompact = new Intl.NumberFormat("en-US", { notation: "compact", maximumFractionDigits: 1 }).format;
 const anyFmt = (f: (v: number) => string) => (v: any) => (typeof v === "number" ? f(v) : "—");
+
+// Cool colours for cost of serving (COGS), warm ones for everything else.
+const COOL = ["#1f4e8c", "#3b7dd8", "#7fb2f0", "#1b8a7a", "#52c1a9", "#9fdcc9", "#5b5fc7", "#9a9ee8", "#c5c8f2"];
+const WARM = ["#d9622b", "#f2a65a", "#b8475f", "#8c6d62", "#e8c547", "#a3a3a3"];
 
 function stackedBars(
   title: string,
   axis: string[],
   series: Map<string, (number | null)[]>,
   unit: (v: number) => string,
+  options: { colors?: (name: string, i: number) => string | undefined; axisUnit?: (v: number) => string } = {},
 ): EChartsSpec {
   return record(title, {
     tooltip: { trigger: "axis", valueFormatter: anyFmt(unit) },
-    legend: { bottom: 0, type: "scroll" },
-    grid: { left: 70, right: 20, top: 20, bottom: 60 },
+    legend: { bottom: 0, type: "plain", itemGap: 12 },
+    grid: { left: 70, right: 20, top: 20, bottom: series.size > 6 ? 80 : 60 },
     xAxis: { type: "category", data: axis },
-    yAxis: { type: "value", axisLabel: { formatter: unit } },
-    series: [...series.entries()].map(([name, data]) => ({
+    yAxis: { type: "value", axisLabel: { formatter: options.axisUnit ?? unit } },
+    series: [...series.entries()].map(([name, data], i) => ({
       type: "bar",
       name,
       stack: "total",
       emphasis: { focus: "series" },
+      color: options.colors?.(name, i),
       data,
     })),
   });
@@ -193,7 +228,7 @@ const TITLES = {
   tiers: "Tokens served by tier (MTOK)",
   models: "Tokens served by model (MTOK)",
   gpuh: "GPU-hours by workload (idle included)",
-  pools: "Where the shared pools went: pool → activity → cost class",
+  pools: "Where the shared pools went: pool → activity → cost class (step-down pools in grey)",
 };
 
 export default defineConfig({
@@ -243,15 +278,53 @@ export default defineConfig({
         {
           title: TITLES.costStack,
           width: "100%",
-          height: "380px",
+          height: "460px",
           kind: "echarts",
           spec: async ({ ledger }) => {
             const t = await runSaved(ledger, Q.costStack);
             const axis = months(ledger);
-            const line = col(t, Q.costStack, "line", "cost_line");
-            const value = col(t, Q.costStack, "cost_per_mtok", "per_mtok");
-            const label = (r: Row) => String(r[line]).replace(/^Expenses:COGS:/, "").replace(/^Inference:/, "");
-            return stackedBars(TITLES.costStack, axis, pivot(ledger, t, label, value, axis), fmtMoney(ledger.ccy));
+            // The query's columns: COGS lines, then cogs_per_mtok (their total), then
+            // the lines outside COGS, then full_cost_per_mtok (the grand total).
+            const cogsTotal = col(t, Q.costStack, "cogs_per_mtok");
+            const fullTotal = col(t, Q.costStack, "full_cost_per_mtok");
+            const split = t.columns.indexOf(cogsTotal);
+            const parts = t.columns
+              .map((column, i) => ({ column, i }))
+              .filter(({ column }) => column.endsWith("_per_mtok") && column !== cogsTotal && column !== fullTotal)
+              .map(({ column, i }) => ({
+                column,
+                label: `${i < split ? "COGS" : "Not COGS"}: ${labelOf(column, "_per_mtok")}`,
+              }));
+            const money = fmtMoney(ledger.ccy);
+            const bars = columnsAsSeries(ledger, t, parts, axis);
+            const totals = columnsAsSeries(
+              ledger,
+              t,
+              [
+                { column: cogsTotal, label: "Total COGS / MTOK (gross view)" },
+                { column: fullTotal, label: "Full cost / MTOK (net view)" },
+              ],
+              axis,
+            );
+            let cool = 0;
+            let warm = 0;
+            const spec = stackedBars(TITLES.costStack, axis, bars, money, {
+              colors: (name) =>
+                name.startsWith("COGS") ? COOL[cool++ % COOL.length] : WARM[warm++ % WARM.length],
+            });
+            const lineColors = ["#1b1b1b", "#af3d3d"];
+            (spec.series as any[]).push(
+              ...[...totals.entries()].map(([name, data], i) => ({
+                type: "line",
+                name,
+                data,
+                color: lineColors[i],
+                lineStyle: { type: i === 0 ? "dashed" : "solid", width: 2 },
+                symbol: "none",
+                z: 10,
+              })),
+            );
+            return record(TITLES.costStack, spec);
           },
         },
         {
@@ -264,7 +337,9 @@ export default defineConfig({
             const axis = months(ledger);
             const tier = col(t, Q.byTier, "tier");
             const mtok = col(t, Q.byTier, "million_tokens", "mtok", "tokens");
-            return stackedBars(TITLES.tiers, axis, pivot(ledger, t, (r) => leafName(r[tier]), mtok, axis), fmtNumber);
+            return stackedBars(TITLES.tiers, axis, pivot(ledger, t, (r) => leafName(r[tier]), mtok, axis), fmtNumber, {
+              axisUnit: fmtCompact,
+            });
           },
         },
         {
@@ -277,26 +352,35 @@ export default defineConfig({
             const axis = months(ledger);
             const model = col(t, Q.byModel, "model");
             const mtok = col(t, Q.byModel, "million_tokens", "mtok", "tokens");
-            return stackedBars(TITLES.models, axis, pivot(ledger, t, (r) => leafName(r[model]), mtok, axis), fmtNumber);
+            return stackedBars(TITLES.models, axis, pivot(ledger, t, (r) => leafName(r[model]), mtok, axis), fmtNumber, {
+              axisUnit: fmtCompact,
+            });
           },
         },
         {
           title: TITLES.gpuh,
-          width: "50%",
+          width: "100%",
           height: "380px",
           kind: "echarts",
           spec: async ({ ledger }) => {
             const t = await runSaved(ledger, Q.gpuh);
             const axis = months(ledger);
-            const workload = col(t, Q.gpuh, "workload");
-            const gpuh = col(t, Q.gpuh, "gpuh", "gpu_hours", "hours");
-            return stackedBars(TITLES.gpuh, axis, pivot(ledger, t, (r) => leafName(r[workload]), gpuh, axis), fmtNumber);
+            // One column per workload between the total and the *_share columns.
+            const total = col(t, Q.gpuh, "gpu_hours");
+            const skip = new Set(["year", "month", "period", total.toLowerCase()]);
+            const workloads = t.columns
+              .filter((c) => !skip.has(c.toLowerCase()) && !c.endsWith("_share"))
+              .map((column) => ({ column, label: labelOf(column) }));
+            return stackedBars(TITLES.gpuh, axis, columnsAsSeries(ledger, t, workloads, axis), fmtNumber, {
+              axisUnit: fmtCompact,
+              colors: (name) => (name === "Idle" ? "#a3a3a3" : undefined),
+            });
           },
         },
         {
           title: TITLES.pools,
-          width: "50%",
-          height: "380px",
+          width: "100%",
+          height: "620px",
           kind: "echarts",
           spec: async ({ ledger }) => {
             const t = await runSaved(ledger, Q.audit);
@@ -304,46 +388,62 @@ export default defineConfig({
             const activity = col(t, Q.audit, "activity");
             const target = col(t, Q.audit, "target", "account");
             const amount = col(t, Q.audit, "amount");
+            const currency = t.columns.find((c) => c.toLowerCase() === "currency");
+            const rows = inPeriod(ledger, t).filter(
+              (r) => String(r[pool]).startsWith("Expenses:Shared:") && (!currency || r[currency] === ledger.ccy),
+            );
+            // Step-down: a target that is itself a pool continues as that pool's node.
+            const pools = new Set(rows.map((r) => String(r[pool])));
+            const poolNode = (account: string) => `pool ${account.replace(/^Expenses:Shared:/, "")}`;
             // The cost class is the one plugins.classify resolved and wrote on the
-            // target's `open` as cost-class metadata.
-            const classOf = (account: string) =>
-              String(ledger.accounts[account]?.meta?.["cost-class"] ?? account.split(":").slice(0, 2).join(":"));
+            // target's `open` directive as cost-class metadata.
+            const classNode = (account: string) =>
+              `class ${String(ledger.accounts[account]?.meta?.["cost-class"] ?? account.split(":").slice(0, 2).join(":"))}`;
             const links = new Map<string, number>();
-            const add = (source: string, target: string, value: number) => {
-              const key = `${source}\u0000${target}`;
+            const add = (source: string, dest: string, value: number) => {
+              const key = `${source}\u0000${dest}`;
               links.set(key, (links.get(key) ?? 0) + value);
             };
-            for (const row of inPeriod(ledger, t)) {
+            for (const row of rows) {
               const v = num(row[amount], ledger.ccy);
               if (!v) continue;
-              const p = `pool: ${String(row[pool]).replace(/^Expenses:Shared:/, "")}`;
-              const a = `${leafName(row[pool])} → ${row[activity]}`;
-              add(p, a, v);
-              add(a, `class: ${classOf(String(row[target]))}`, v);
+              const dest = String(row[target]);
+              const act = String(row[activity]);
+              add(poolNode(String(row[pool])), act, v);
+              add(act, pools.has(dest) ? poolNode(dest) : classNode(dest), v);
             }
             const names = new Set<string>();
             const data = [...links.entries()]
               .filter(([, v]) => v > 0)
               .map(([key, value]) => {
-                const [source, target] = key.split("\u0000");
+                const [source, dest] = key.split("\u0000");
                 names.add(source);
-                names.add(target);
-                return { source, target, value: Math.round(value * 100) / 100 };
+                names.add(dest);
+                return { source, target: dest, value: Math.round(value * 100) / 100 };
               });
+            const nodeColor = (name: string) =>
+              name.startsWith("pool ")
+                ? "#7a7a7a"
+                : name === "class inference"
+                  ? "#3b7dd8"
+                  : name.startsWith("class ")
+                    ? "#d9622b"
+                    : "#52c1a9";
             return record(TITLES.pools, {
               tooltip: { trigger: "item", valueFormatter: anyFmt(fmtMoney(ledger.ccy, 0)) },
               series: [
                 {
                   type: "sankey",
                   left: 10,
-                  right: 150,
+                  right: 130,
                   top: 10,
                   bottom: 10,
-                  nodeGap: 6,
+                  nodeGap: 8,
+                  layoutIterations: 64,
                   emphasis: { focus: "adjacency" },
-                  lineStyle: { color: "gradient", curveness: 0.5, opacity: 0.4 },
+                  lineStyle: { color: "source", curveness: 0.5, opacity: 0.35 },
                   label: { fontSize: 11 },
-                  data: [...names].map((name) => ({ name })),
+                  data: [...names].map((name) => ({ name, itemStyle: { color: nodeColor(name) } })),
                   links: data,
                 },
               ],
