@@ -80,9 +80,7 @@ def _monthly(entries: list[data.Directive]) -> dict[str, dict[tuple[str, str], D
     )
     for txn in _transactions(entries):
         for posting in txn.postings:
-            out[_month(txn.date)][(posting.account, posting.units.currency)] += (
-                posting.units.number
-            )
+            out[_month(txn.date)][(posting.account, posting.units.currency)] += posting.units.number
     return out
 
 
@@ -144,10 +142,16 @@ def test_pools_had_costs_to_allocate(loaded_plain):
     assert errors == []
     monthly = _monthly(entries)
     for month, changes in monthly.items():
-        for pool in ("Expenses:Shared:GPUCluster", "Expenses:Shared:Power",
-                     "Expenses:Shared:DatacenterOps", "Expenses:Shared:Storage",
-                     "Expenses:Shared:PaymentFees", "Expenses:Shared:Serving:Staff",
-                     "Income:Subscription", "Income:Enterprise"):
+        for pool in (
+            "Expenses:Shared:GPUCluster",
+            "Expenses:Shared:Power",
+            "Expenses:Shared:DatacenterOps",
+            "Expenses:Shared:Storage",
+            "Expenses:Shared:PaymentFees",
+            "Expenses:Shared:Serving:Staff",
+            "Income:Subscription",
+            "Income:Enterprise",
+        ):
             assert changes[(pool, "USD")] != 0, (month, pool)
 
 
@@ -199,8 +203,9 @@ def test_free_tier_has_tokens_costs_and_no_revenue(loaded):
         assert free_tokens > 0, month
         assert free_cost > 0, month
     accounts = {entry.account for entry in entries if isinstance(entry, data.Open)}
-    assert not [account for account in accounts
-                if account.startswith("Income:") and "Free" in account.split(":")]
+    assert not [
+        account for account in accounts if account.startswith("Income:") and "Free" in account.split(":")
+    ]
 
 
 def test_superseded_idle_rule_is_effective_dated(loaded):
@@ -222,8 +227,7 @@ def test_superseded_idle_rule_is_effective_dated(loaded):
 def test_token_sold_at_gross_profit_and_net_loss(loaded):
     """The example lab's story: positive gross margin, negative net margin, every month."""
     for month, changes in _monthly(loaded[0]).items():
-        usd = {account: value for (account, currency), value in changes.items()
-               if currency == "USD"}
+        usd = {account: value for (account, currency), value in changes.items() if currency == "USD"}
         revenue = -sum(v for a, v in usd.items() if a.startswith("Income:"))
         cogs = sum(v for a, v in usd.items() if a.startswith("Expenses:COGS:"))
         costs = sum(v for a, v in usd.items() if a.startswith("Expenses:"))
