@@ -83,7 +83,10 @@ EXAMPLE_TITLE = "Orion Labs — example books"
 #: ledger/main.beancount), then run `python benchmarks/generate.py ledger`. An
 #: include glob that matches no file is a bean-check error. Other ledgers get
 #: none unless asked (`--include`): a relative path depends on where they are.
-EXAMPLE_EXTRA_INCLUDES: tuple[str, ...] = ("../queries/*.beancount",)
+EXAMPLE_EXTRA_INCLUDES: tuple[str, ...] = (
+    "../queries/*.beancount",
+    "../dashboard/fava.beancount",
+)
 
 # End-of-period (last month) magnitudes at scale 1, from the research table
 # (shared/research/lab-economics.md, "Proposed monthly magnitudes"). The first
