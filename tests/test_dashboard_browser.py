@@ -1,0 +1,198 @@
+"""The unit-economics dashboard in a real browser.
+
+Starts Fava on a free localhost port with the example ledger, opens the
+dashboard in headless Chromium (Debian's ``chromium`` package, driven by
+Playwright for Python; no browser is downloaded), waits until every chart has
+drawn, checks that each holds data and that no panel shows an error, applies a
+time filter and checks that the figures change, and saves a screenshot to
+``tests/artifacts/`` (and to ``docs/dashboard.png`` when ``UPDATE_SCREENSHOT=1``).
+
+Skipped only when ``/usr/bin/chromium`` is missing; CI installs it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+LEDGER = Path(os.environ.get("AILAB_TEST_LEDGER", ROOT / "ledger" / "main.beancount"))
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "tests" / "artifacts"
+README_SHOT = ROOT / "docs" / "dashboard.png"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# Panel titles of dashboard/unit-economics.tsx (its TITLES table).
+CHARTS = [
+    "Gross and net margin per million tokens",
+    "Cost per million tokens, by cost line",
+    "Tokens served by tier (MTOK)",
+    "Tokens served by model (MTOK)",
+    "GPU-hours by workload (idle included)",
+    "Where the shared pools went: pool → activity → cost class (step-down pools in grey)",
+]
+VIEWPORT = {"width": 1400, "height": 1000}
+# The year of the time-filter check: a year inside the example ledger that
+# does not cover all of it.
+FILTER_YEAR = os.environ.get("AILAB_TEST_YEAR", "2026")
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)",
+)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def fava_url() -> Iterator[str]:
+    """Start Fava on a free port; yield the dashboard's URL; stop Fava."""
+    if not LEDGER.exists():
+        pytest.fail(f"example ledger {LEDGER} is missing")
+    port = _free_port()
+    fava = shutil.which("fava", path=str(Path(sys.executable).parent)) or "fava"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log = ARTIFACTS / "fava.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [fava, "--host", "127.0.0.1", "--port", str(port), str(LEDGER)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 120
+            landing = ""
+            while time.monotonic() < deadline:
+                if proc.poll() is not None:
+                    pytest.fail(f"fava exited with {proc.returncode}: {log.read_text()[-2000:]}")
+                try:
+                    with urllib.request.urlopen(base + "/", timeout=5) as resp:
+                        landing = resp.geturl()  # redirected to /<slug>/income_statement/
+                        break
+                except (urllib.error.URLError, ConnectionError, TimeoutError):
+                    time.sleep(0.3)
+            else:
+                pytest.fail("fava did not answer within 120 s")
+            slug = landing[len(base) :].strip("/").split("/")[0]
+            yield f"{base}/{slug}/extension/FavaDashboards/"
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _charts_state(page: Any) -> dict[str, Any]:
+    """Per recorded chart: the x-axis and the number of points per series."""
+    return page.evaluate(
+        """() => {
+            const out = {};
+            for (const [title, spec] of Object.entries(window.unitEconomics ?? {})) {
+                const series = (spec.series ?? []).map((s) => ({
+                    name: s.name ?? s.type,
+                    points: (s.data ?? []).filter((d) => d !== null && d !== undefined).length,
+                    links: (s.links ?? []).length,
+                    sum: (s.data ?? []).reduce((a, d) => a + (typeof d === 'number' ? d : 0), 0),
+                }));
+                out[title] = {xAxis: spec.xAxis?.data ?? null, series};
+            }
+            return out;
+        }"""
+    )
+
+
+def _open_dashboard(page: Any, url: str) -> dict[str, Any]:
+    page.goto(url)
+    page.wait_for_function(
+        "(n) => Object.keys(window.unitEconomics ?? {}).length >= n || "
+        "document.querySelector('[role=alert]') !== null",
+        arg=len(CHARTS),
+        timeout=120_000,
+    )
+    alerts = page.locator("[role=alert]").all_inner_texts()
+    assert not alerts, f"the dashboard shows errors: {alerts}"
+    page.wait_for_function(
+        "(n) => document.querySelectorAll('canvas').length >= n", arg=len(CHARTS), timeout=30_000
+    )
+    page.wait_for_timeout(500)  # let the last canvas paint (animation is off)
+    return _charts_state(page)
+
+
+def _screenshot(page: Any, path: Path) -> None:
+    """The whole dashboard: Fava scrolls inside <article>, so grow the viewport to fit it."""
+    height = page.evaluate(
+        "() => { const a = document.querySelector('article');"
+        " return Math.ceil(a.getBoundingClientRect().top + a.scrollHeight); }"
+    )
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": max(VIEWPORT["height"], height)})
+    page.wait_for_timeout(700)  # ECharts redraws on resize
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(VIEWPORT)
+
+
+def _assert_has_data(state: dict[str, Any]) -> None:
+    assert set(CHARTS) <= set(state), f"charts drawn: {sorted(state)}"
+    for title in CHARTS:
+        series = state[title]["series"]
+        assert series, f"{title}: no series"
+        assert any(s["points"] or s["links"] for s in series), f"{title}: series hold no data"
+
+
+def test_dashboard_draws_and_follows_time_filter(fava_url: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    page_errors: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+
+            everything = _open_dashboard(page, fava_url)
+            _assert_has_data(everything)
+            assert "Gross margin / MTOK" in {s["name"] for s in everything[CHARTS[0]]["series"]}
+            gpuh_names = {s["name"] for s in everything[CHARTS[4]]["series"]}
+            assert "Idle" in gpuh_names, f"GPU-hours chart lacks idle time: {gpuh_names}"
+            _screenshot(page, ARTIFACTS / "dashboard.png")
+            if os.environ.get("UPDATE_SCREENSHOT") == "1":
+                _screenshot(page, README_SHOT)
+
+            filtered = _open_dashboard(page, f"{fava_url}?time={FILTER_YEAR}")
+            _assert_has_data(filtered)
+            _screenshot(page, ARTIFACTS / f"dashboard-{FILTER_YEAR}.png")
+        finally:
+            browser.close()
+
+    assert not page_errors, f"JavaScript errors: {page_errors}"
+    months_all = everything[CHARTS[0]]["xAxis"]
+    months_year = filtered[CHARTS[0]]["xAxis"]
+    assert months_year, "no months under the time filter"
+    assert all(m.startswith(FILTER_YEAR) for m in months_year), months_year
+    assert len(months_year) < len(months_all), (months_all, months_year)
+    assert filtered != everything, "the time filter changed nothing"

@@ -1,0 +1,363 @@
+"""The example ledger in Fava, and the unit-economics dashboard's data.
+
+Runs Fava's own Flask app (``fava.application.create_app``) on
+``ledger/main.beancount`` with Flask's test client:
+
+- the ledger loads without errors, and every page answers 200, with and
+  without a time filter: the client-side reports, the JSON each of them loads,
+  the errors page, an account page, the query page and the dashboard page;
+- the saved queries are there for the query page (its ``.run`` listing and
+  the sidebar);
+- the dashboard (``dashboard/unit-economics.tsx``, drawn by fava-dashboards)
+  reads its numbers from Fava's ``/api/query`` running the saved queries by
+  name (``.run NAME``); every query it names exists, and what that endpoint
+  returns equals beanquery's result for the same query directive on the same
+  entries, also under a time filter (Fava's filter = beancount's
+  ``clamp_opt``), where each month inside the period keeps its figures.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import re
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from beancount import loader
+from beancount.core import data
+from beancount.core.amount import Amount
+from beancount.core.inventory import Inventory
+from beancount.core.position import Position
+from beancount.ops.summarize import clamp_opt
+from beanquery.query import run_query
+from fava.application import create_app
+from flask import Flask
+from flask.testing import FlaskClient
+
+ROOT = Path(__file__).resolve().parent.parent
+# AILAB_TEST_LEDGER points the tests at another ledger that enables the dashboard.
+LEDGER = Path(os.environ.get("AILAB_TEST_LEDGER", ROOT / "ledger" / "main.beancount"))
+DASHBOARD = ROOT / "dashboard" / "unit-economics.tsx"
+EXTENSION = "FavaDashboards"
+
+# Fava's pages (all rendered client-side from the JSON API) and the JSON each loads.
+PAGES = [
+    "income_statement",
+    "balance_sheet",
+    "trial_balance",
+    "journal",
+    "query",
+    "holdings",
+    "commodities",
+    "documents",
+    "events",
+    "statistics",
+    "options",
+    "editor",
+    "import",
+    "errors",
+    "help",
+    f"extension/{EXTENSION}",
+]
+API = [
+    "api/income_statement",
+    "api/balance_sheet",
+    "api/trial_balance",
+    "api/statistics",
+    "api/events",
+    "api/documents",
+    "api/commodities",
+    "api/options",
+    "api/journal_page?page=1&order=desc",
+    "api/account_report?a=Expenses&r=journal",
+    "api/account_report?a=Expenses&r=changes",
+    "api/account_report?a=Income&r=balances",
+    f"extension/{EXTENSION}/v2_ledger",
+    f"extension/{EXTENSION}/v2_config",
+]
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def app() -> Flask:
+    fava_app = create_app([LEDGER], load=True)
+    fava_app.testing = True
+    return fava_app
+
+
+@pytest.fixture(scope="module")
+def client(app: Flask) -> Iterator[FlaskClient]:
+    with app.test_client() as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def slug(client: FlaskClient) -> str:
+    resp = client.get("/")
+    assert resp.status_code == 302, resp.status_code
+    return resp.headers["Location"].strip("/").split("/")[0]
+
+
+@pytest.fixture(scope="module")
+def loaded() -> tuple[list[data.Directive], list[Any], dict[str, Any]]:
+    """The ledger as beancount loads it, independently of Fava."""
+    entries, errors, options = loader.load_file(str(LEDGER))
+    return entries, errors, options
+
+
+@pytest.fixture(scope="module")
+def year(loaded: tuple[list[data.Directive], list[Any], dict[str, Any]]) -> int:
+    """A year with transactions that does not cover the whole ledger (the last one)."""
+    years = sorted({e.date.year for e in loaded[0] if isinstance(e, data.Transaction)})
+    return years[-1]
+
+
+def dashboard_queries() -> dict[str, str]:
+    """The saved queries the dashboard reads: its ``const Q = {...}`` table."""
+    text = DASHBOARD.read_text(encoding="utf-8")
+    table = re.search(r"const Q = \{(.*?)\};", text, re.S)
+    assert table, "dashboard/unit-economics.tsx has no `const Q = {...}` table"
+    return dict(re.findall(r'(\w+):\s*"([^"]+)"', table.group(1)))
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def api_json(client: FlaskClient, url: str, **params: str) -> Any:
+    resp = client.get(url, query_string=params)
+    assert resp.status_code == 200, (url, params, resp.status_code, resp.get_data(as_text=True)[:500])
+    return json.loads(resp.get_data(as_text=True), parse_float=Decimal)
+
+
+def plain(value: Any) -> Any:
+    """A beanquery cell in the JSON shape Fava gives it (numbers exact)."""
+    if isinstance(value, bool) or value is None or isinstance(value, int | str | Decimal):
+        return value
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, Amount):
+        return {"number": value.number, "currency": value.currency}
+    if isinstance(value, Position):
+        return plain(value.units)
+    if isinstance(value, Inventory):
+        return {pos.units.currency: pos.units.number for pos in value}
+    if isinstance(value, set | frozenset | list | tuple):
+        return sorted(plain(v) for v in value)
+    return str(value)
+
+
+def fava_cell(value: Any) -> Any:
+    if isinstance(value, list):
+        return sorted(value)
+    if isinstance(value, dict) and "number" not in value:
+        return {k: Decimal(v) if isinstance(v, int) else v for k, v in value.items()}
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return value
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal, treating int and Decimal of the same value alike."""
+    if isinstance(a, int | Decimal) and isinstance(b, int | Decimal):
+        return Decimal(a) == Decimal(b)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+def beanquery_rows(
+    entries: list[data.Directive], options: dict[str, Any], query_string: str
+) -> tuple[list[str], list[list[Any]]]:
+    types, rows = run_query(entries, options, query_string)
+    return [c.name for c in types], [list(row) for row in rows]
+
+
+def fava_rows(
+    client: FlaskClient, slug: str, name: str, **params: str
+) -> tuple[list[str], list[str], list[list[Any]]]:
+    """Columns, Fava's column dtypes and rows of a saved query run by Fava's API (cached)."""
+    key = (slug, name, tuple(sorted(params.items())))
+    if key not in _FAVA_ROWS:
+        _FAVA_ROWS[key] = _fava_rows(client, slug, name, **params)
+    return _FAVA_ROWS[key]
+
+
+_FAVA_ROWS: dict[tuple[str, str, tuple[tuple[str, str], ...]], Any] = {}
+
+
+def _fava_rows(
+    client: FlaskClient, slug: str, name: str, **params: str
+) -> tuple[list[str], list[str], list[list[Any]]]:
+    body = api_json(client, f"/{slug}/api/query", query_string=f".run {name}", **params)
+    result = body["data"]
+    assert result["t"] == "table", result
+    return (
+        [t["name"] for t in result["types"]],
+        [t["dtype"] for t in result["types"]],
+        [[fava_cell(v) for v in row] for row in result["rows"]],
+    )
+
+
+def as_fava(dtypes: list[str], row: list[Any]) -> list[Any]:
+    """A beanquery row as Fava's API shows it (object columns are str()-ed)."""
+    return [str(v) if dtype == "object" else plain(v) for dtype, v in zip(dtypes, row, strict=True)]
+
+
+def assert_same_rows(name: str, dtypes: list[str], got: list[list[Any]], raw: list[list[Any]]) -> None:
+    assert len(got) == len(raw), (name, len(got), len(raw))
+    for g_row, r_row in zip(got, raw, strict=True):
+        expected = as_fava(dtypes, r_row)
+        assert same(g_row, expected), (name, g_row, expected)
+
+
+def query_string(entries: list[data.Directive], name: str) -> str:
+    found = [e for e in entries if isinstance(e, data.Query) and e.name == name]
+    assert found, f"no saved query named {name!r}"
+    return found[0].query_string
+
+
+def month_key(columns: list[str], row: list[Any]) -> str | None:
+    cols = [c.lower() for c in columns]
+    if "year" in cols and "month" in cols and isinstance(row[cols.index("month")], int):
+        return f"{row[cols.index('year')]}-{row[cols.index('month')]:02d}"
+    for key in ("period", "month", "date"):
+        if key in cols and isinstance(row[cols.index(key)], str):
+            return str(row[cols.index(key)])[:7]
+    return None
+
+
+# --------------------------------------------------------------------------- the ledger
+
+
+def test_ledger_loads_without_errors(
+    app: Flask, slug: str, loaded: tuple[list[data.Directive], list[Any], dict[str, Any]]
+) -> None:
+    assert loaded[1] == [], [str(e.message) for e in loaded[1]]
+    assert app.config["LEDGERS"][slug].errors == []
+
+
+def test_extension_is_enabled(app: Flask, slug: str) -> None:
+    details = app.config["LEDGERS"][slug].extensions.extension_details
+    assert EXTENSION in [d.name for d in details], details
+
+
+@pytest.mark.parametrize("time", [None, "year"])
+@pytest.mark.parametrize("page", PAGES)
+def test_page_answers(client: FlaskClient, slug: str, year: int, page: str, time: str | None) -> None:
+    params = {"time": str(year)} if time else {}
+    resp = client.get(f"/{slug}/{page}/", query_string=params)
+    assert resp.status_code == 200, (page, resp.status_code)
+    html = resp.get_data(as_text=True)
+    ledger_data = re.search(r'<script type="application/json" id="ledger-data">(.*?)</script>', html, re.S)
+    assert ledger_data, "no ledger data in the page"
+    assert json.loads(ledger_data.group(1))["errors"] == []
+
+
+@pytest.mark.parametrize("time", [None, "year"])
+@pytest.mark.parametrize("endpoint", API)
+def test_page_data_answers(
+    client: FlaskClient, slug: str, year: int, endpoint: str, time: str | None
+) -> None:
+    path, _, query = endpoint.partition("?")
+    params = dict(p.split("=", 1) for p in query.split("&") if p)
+    if time:
+        params["time"] = str(year)
+    body = api_json(client, f"/{slug}/{path}", **params)
+    if "success" in body:  # fava-dashboards' envelope
+        assert body["success"], body
+
+
+def test_account_page_answers(client: FlaskClient, slug: str) -> None:
+    assert client.get(f"/{slug}/account/Expenses:COGS/").status_code == 200
+
+
+# --------------------------------------------------------------------------- saved queries
+
+
+def test_saved_queries_on_query_page(
+    client: FlaskClient, slug: str, loaded: tuple[list[data.Directive], list[Any], dict[str, Any]]
+) -> None:
+    names = [e.name for e in loaded[0] if isinstance(e, data.Query)]
+    assert names, "the ledger has no saved queries"
+    # The query page's shell lists every saved query on a bare `.run`.
+    listing = api_json(client, f"/{slug}/api/query", query_string=".run")["data"]
+    assert listing["t"] == "string", listing
+    assert set(listing["contents"].split()) == set(names)
+    # The query page (and the sidebar under it) links the first ones by name.
+    html = client.get(f"/{slug}/query/").get_data(as_text=True)
+    ledger_data = re.search(r'id="ledger-data">(.*?)</script>', html, re.S)
+    assert ledger_data
+    shown = [q["name"] for q in json.loads(ledger_data.group(1))["user_queries"]]
+    assert shown, "no saved query on the query page"
+    assert shown == names[: len(shown)]
+
+
+def test_dashboard_reads_existing_saved_queries(
+    loaded: tuple[list[data.Directive], list[Any], dict[str, Any]],
+) -> None:
+    names = {e.name for e in loaded[0] if isinstance(e, data.Query)}
+    used = dashboard_queries()
+    assert used, "the dashboard reads no saved query"
+    missing = sorted(set(used.values()) - names)
+    assert not missing, f"the dashboard reads saved queries the ledger lacks: {missing}"
+
+
+def test_dashboard_config_is_served(client: FlaskClient, slug: str) -> None:
+    body = api_json(client, f"/{slug}/extension/{EXTENSION}/v2_config")
+    assert body["success"], body
+    assert body["data"]["configJs"] == DASHBOARD.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", sorted(set(dashboard_queries().values())))
+def test_dashboard_data_equals_beanquery(
+    client: FlaskClient,
+    slug: str,
+    loaded: tuple[list[data.Directive], list[Any], dict[str, Any]],
+    name: str,
+) -> None:
+    entries, _, options = loaded
+    expected_cols, expected = beanquery_rows(entries, options, query_string(entries, name))
+    cols, dtypes, got = fava_rows(client, slug, name)
+    assert cols == expected_cols
+    assert got, f"saved query {name} returns no rows on the example ledger"
+    assert_same_rows(name, dtypes, got, expected)
+
+
+@pytest.mark.parametrize("name", sorted(set(dashboard_queries().values())))
+def test_dashboard_data_follows_time_filter(
+    client: FlaskClient,
+    slug: str,
+    year: int,
+    loaded: tuple[list[data.Directive], list[Any], dict[str, Any]],
+    name: str,
+) -> None:
+    entries, _, options = loaded
+    begin, end = datetime.date(year, 1, 1), datetime.date(year + 1, 1, 1)
+    clamped, _ = clamp_opt(entries, begin, end, options)
+    qs = query_string(entries, name)
+    expected_cols, expected = beanquery_rows(clamped, options, qs)
+    cols, dtypes, got = fava_rows(client, slug, name, time=str(year))
+    assert cols == expected_cols
+    assert_same_rows(name, dtypes, got, expected)
+
+    # Monthly rows inside the period are the same as without the filter: the
+    # dashboard shows those months only (it drops the opening-balance month).
+    if not {"month", "period"} & {c.lower() for c in cols}:
+        return  # not a monthly query
+    _, _, everything = fava_rows(client, slug, name)
+    period = f"{year}-"
+    in_period = [r for r in got if (month_key(cols, r) or "").startswith(period)]
+    whole = [r for r in everything if (month_key(cols, r) or "").startswith(period)]
+    assert in_period, f"{name}: no rows in {year}"
+    assert len(in_period) == len(whole)
+    for a, b in zip(in_period, whole, strict=True):
+        assert same(a, b), (name, a, b)
