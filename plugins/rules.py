@@ -94,7 +94,9 @@ def parse_rule(
         errors.append(AllocationRuleError(entry.meta, message, entry))
 
     values = entry.values or []
-    accounts = [_account_value(v.value) if v.dtype == account.TYPE else None for v in values]
+    # Accounts are written bare; a quoted account name is accepted too, since it is
+    # unambiguous and a common slip.
+    accounts = [_account_value(v.value) if v.dtype in (account.TYPE, str) else None for v in values]
     if len(values) != 2 or None in accounts:
         error(
             "Malformed allocate rule: expected two accounts, the pool then the driver, as in "

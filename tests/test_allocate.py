@@ -589,8 +589,7 @@ def test_costs_before_the_first_rule_stay_in_the_pool():
             "'custom \"allocate\" Expenses:Shared:Power Equity:Stats:GPUH'",
         ),
         (
-            '2025-01-01 custom "allocate" Expenses:Shared:Ops "Equity:Stats:Hours:Ops"\n'
-            "  serving: Expenses:COGS:Ops\n",
+            '2025-01-01 custom "allocate" Expenses:Shared:Ops 42\n  serving: Expenses:COGS:Ops\n',
             "Malformed allocate rule: expected two accounts, the pool then the driver, as in "
             "'custom \"allocate\" Expenses:Shared:Power Equity:Stats:GPUH'",
         ),
@@ -632,7 +631,7 @@ def test_costs_before_the_first_rule_stay_in_the_pool():
     ],
     ids=[
         "one-value",
-        "driver-not-an-account",
+        "driver-is-a-number",
         "bad-basis",
         "target-not-an-account",
         "no-activities",
@@ -663,6 +662,26 @@ def test_malformed_rules_are_reported_at_their_line_and_costs_stay(rule, message
     )
     assert allocations(entries) == []
     assert balance(entries, "Expenses:Shared:Ops") == Decimal("90.00")
+
+
+def test_quoted_account_names_in_a_rule_are_accepted():
+    _, entries, errors, _ = load(
+        OPS.replace(
+            'custom "allocate" Expenses:Shared:Ops Equity:Stats:Hours:Ops',
+            'custom "allocate" "Expenses:Shared:Ops" "Equity:Stats:Hours:Ops"',
+        ),
+        """
+        2025-01-15 * "Payroll"
+          Expenses:Shared:Ops   10.00 USD
+          Assets:Bank
+        2025-01-31 * "Timesheets"
+          Equity:Stats:Hours:Ops:Serving    1 HOUR
+          Equity:Stats:Offset              -1 HOUR
+        """,
+    )
+    assert errors == []
+    (entry,) = allocations(entries)
+    assert postings_of(entry)["Expenses:COGS:Ops"] == Decimal("10.00")
 
 
 def test_a_second_rule_for_the_same_pool_and_date_is_reported():
