@@ -142,8 +142,9 @@ SUMMARY_COLUMNS = [
 ]
 
 
-def _summary_row(label: str, tokens: Decimal, revenue: Decimal, cogs: Decimal,
-                 costs: Decimal) -> dict[str, object]:
+def _summary_row(
+    label: str, tokens: Decimal, revenue: Decimal, cogs: Decimal, costs: Decimal
+) -> dict[str, object]:
     gross = revenue - cogs
     net = revenue - costs
     return {
@@ -163,10 +164,8 @@ def summary(ledger: Ledger, window: Window = Window()) -> pd.DataFrame:
     """One row per month (tokens, revenue, COGS, gross and net margin and their
     per-Mtok figures) and a Total row, from ``gross-margin-per-mtok`` and
     ``net-margin-per-mtok``."""
-    gross = _by_month(run_saved(ledger, "gross-margin-per-mtok"),
-                      ["million_tokens", "inference_cogs"])
-    net = _by_month(run_saved(ledger, "net-margin-per-mtok"),
-                    ["million_tokens", "revenue", "all_costs"])
+    gross = _by_month(run_saved(ledger, "gross-margin-per-mtok"), ["million_tokens", "inference_cogs"])
+    net = _by_month(run_saved(ledger, "net-margin-per-mtok"), ["million_tokens", "revenue", "all_costs"])
     rows = []
     totals = [ZERO, ZERO, ZERO, ZERO]
     for month in sorted(set(gross) | set(net)):
@@ -174,8 +173,12 @@ def summary(ledger: Ledger, window: Window = Window()) -> pd.DataFrame:
             continue
         g = gross.get(month, {})
         n = net.get(month, {})
-        values = [n.get("million_tokens", g.get("million_tokens", ZERO)),
-                  n.get("revenue", ZERO), g.get("inference_cogs", ZERO), n.get("all_costs", ZERO)]
+        values = [
+            n.get("million_tokens", g.get("million_tokens", ZERO)),
+            n.get("revenue", ZERO),
+            g.get("inference_cogs", ZERO),
+            n.get("all_costs", ZERO),
+        ]
         totals = [t + v for t, v in zip(totals, values, strict=True)]
         rows.append(_summary_row(str(month), *values))
     rows.append(_summary_row(TOTAL, *totals))
@@ -192,8 +195,12 @@ class SegmentFigures:
     overhead: Decimal = ZERO
 
     def __add__(self, other: SegmentFigures) -> SegmentFigures:
-        return SegmentFigures(self.tokens + other.tokens, self.revenue + other.revenue,
-                              self.cogs + other.cogs, self.overhead + other.overhead)
+        return SegmentFigures(
+            self.tokens + other.tokens,
+            self.revenue + other.revenue,
+            self.cogs + other.cogs,
+            self.overhead + other.overhead,
+        )
 
     def row(self, month: str, segment_column: str, segment: str) -> dict[str, object]:
         gross = self.revenue - self.cogs
@@ -217,12 +224,23 @@ SEGMENT_QUERIES = {"model": "margin-by-model", "tier": "margin-by-tier"}
 
 def segment_columns(by: str) -> list[str]:
     """Column names of :func:`by_segment` for ``by`` = model or tier."""
-    return ["month", by, "million_tokens", "revenue", "inference_cogs", "gross_margin",
-            "gross_margin_per_mtok", "overhead", "net_margin", "net_margin_per_mtok"]
+    return [
+        "month",
+        by,
+        "million_tokens",
+        "revenue",
+        "inference_cogs",
+        "gross_margin",
+        "gross_margin_per_mtok",
+        "overhead",
+        "net_margin",
+        "net_margin_per_mtok",
+    ]
 
 
-def segment_figures(ledger: Ledger, by: str,
-                    window: Window = Window()) -> dict[Month, dict[str, SegmentFigures]]:
+def segment_figures(
+    ledger: Ledger, by: str, window: Window = Window()
+) -> dict[Month, dict[str, SegmentFigures]]:
     """Per month and segment: tokens, revenue, COGS and spread overhead.
 
     The segments of a month add up exactly to the whole lab's month."""
@@ -232,9 +250,11 @@ def segment_figures(ledger: Ledger, by: str,
     for row in run_saved(ledger, SEGMENT_QUERIES[by]).to_dict("records"):
         month = Month(int(row["year"]), int(row["month"]))
         segments.setdefault(month, {})[str(row[by])] = SegmentFigures(
-            _dec(row["million_tokens"]), _dec(row["revenue"]), _dec(row["inference_cogs"]))
-    lab_gross = _by_month(run_saved(ledger, "gross-margin-per-mtok"),
-                          ["million_tokens", "revenue", "inference_cogs"])
+            _dec(row["million_tokens"]), _dec(row["revenue"]), _dec(row["inference_cogs"])
+        )
+    lab_gross = _by_month(
+        run_saved(ledger, "gross-margin-per-mtok"), ["million_tokens", "revenue", "inference_cogs"]
+    )
     overhead = _by_month(run_saved(ledger, "overhead-per-mtok"), ["million_tokens", "overhead"])
     result: dict[Month, dict[str, SegmentFigures]] = {}
     for month in sorted(set(segments) | set(lab_gross) | set(overhead)):
@@ -243,9 +263,11 @@ def segment_figures(ledger: Ledger, by: str,
         parts = dict(sorted(segments.get(month, {}).items()))
         lab = lab_gross.get(month, {})
         seen = sum(parts.values(), SegmentFigures())
-        rest = SegmentFigures(lab.get("million_tokens", ZERO) - seen.tokens,
-                              lab.get("revenue", ZERO) - seen.revenue,
-                              lab.get("inference_cogs", ZERO) - seen.cogs)
+        rest = SegmentFigures(
+            lab.get("million_tokens", ZERO) - seen.tokens,
+            lab.get("revenue", ZERO) - seen.revenue,
+            lab.get("inference_cogs", ZERO) - seen.cogs,
+        )
         if rest != SegmentFigures():
             parts[UNATTRIBUTED] = rest
         month_overhead = overhead.get(month, {}).get("overhead", ZERO)
@@ -287,6 +309,5 @@ def filter_months(frame: pd.DataFrame, window: Window) -> pd.DataFrame:
     a result without year and month columns is returned unchanged."""
     if window == Window() or not {"year", "month"} <= set(frame.columns):
         return frame
-    keep = [Month(int(y), int(m)) in window for y, m in zip(frame["year"], frame["month"],
-                                                            strict=True)]
+    keep = [Month(int(y), int(m)) in window for y, m in zip(frame["year"], frame["month"], strict=True)]
     return frame[keep].reset_index(drop=True)

@@ -67,10 +67,7 @@ def to_table(frame: pd.DataFrame) -> str:
     headers = [str(column) for column in frame.columns]
     numeric = _numeric_columns(frame)
     body = [[cell(value) for value in row] for row in frame.itertuples(index=False)]
-    widths = [
-        max([len(header)] + [len(row[index]) for row in body])
-        for index, header in enumerate(headers)
-    ]
+    widths = [max([len(header)] + [len(row[index]) for row in body]) for index, header in enumerate(headers)]
 
     def line(values: list[str]) -> str:
         parts = [

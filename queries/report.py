@@ -37,19 +37,29 @@ def build_parser() -> argparse.ArgumentParser:
         description="Is a token sold at a loss? Gross and net margin per million tokens "
         "from a beancount ledger that follows docs/conventions.md.",
     )
-    parser.add_argument("ledger", nargs="?", default=DEFAULT_LEDGER,
-                        help=f"the ledger to load (default: {DEFAULT_LEDGER})")
+    parser.add_argument(
+        "ledger", nargs="?", default=DEFAULT_LEDGER, help=f"the ledger to load (default: {DEFAULT_LEDGER})"
+    )
     view = parser.add_mutually_exclusive_group()
-    view.add_argument("--by", choices=["model", "tier"],
-                      help="one row per month and model (or tier), net figures by token share")
+    view.add_argument(
+        "--by",
+        choices=["model", "tier"],
+        help="one row per month and model (or tier), net figures by token share",
+    )
     view.add_argument("--query", metavar="NAME", help="run the saved query NAME")
     view.add_argument("--list", action="store_true", help="list the saved queries")
-    parser.add_argument("--from", dest="start", metavar="PERIOD",
-                        help="first month, YYYY-MM or YYYY-Qn (inclusive)")
-    parser.add_argument("--to", dest="stop", metavar="PERIOD",
-                        help="last month, YYYY-MM or YYYY-Qn (inclusive)")
-    parser.add_argument("--format", choices=FORMATS, default="table",
-                        help="output format (default: table); JSON writes decimals as strings")
+    parser.add_argument(
+        "--from", dest="start", metavar="PERIOD", help="first month, YYYY-MM or YYYY-Qn (inclusive)"
+    )
+    parser.add_argument(
+        "--to", dest="stop", metavar="PERIOD", help="last month, YYYY-MM or YYYY-Qn (inclusive)"
+    )
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="table",
+        help="output format (default: table); JSON writes decimals as strings",
+    )
     parser.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
     return parser
 

@@ -145,9 +145,7 @@ def load_ledger(filename: str | Path) -> Ledger:
 
 
 def _connect(ledger: Ledger) -> beanquery.Connection:
-    return beanquery.connect(
-        "beancount:", entries=ledger.entries, errors=[], options=ledger.options
-    )
+    return beanquery.connect("beancount:", entries=ledger.entries, errors=[], options=ledger.options)
 
 
 def run_bql(ledger: Ledger, query_string: str) -> pd.DataFrame:

@@ -469,9 +469,7 @@ def test_generated_entries_without_meta_or_tags() -> None:
     new_entries, errors = classify([open_entry, txn], {})
     assert new_entries[0].meta == {"cost-class": "shared"}
     assert new_entries[1].tags == frozenset({"shared"})
-    assert [(e.source["filename"], e.source["lineno"]) for e in errors] == [
-        ("<plugins.classify>", 0)
-    ]
+    assert [(e.source["filename"], e.source["lineno"]) for e in errors] == [("<plugins.classify>", 0)]
 
 
 def test_module_shape() -> None:
@@ -512,10 +510,7 @@ def test_tags_are_input_tags_plus_classes_touched(
 ) -> None:
     entries = []
     for i, (accounts, tags) in enumerate(specs):
-        postings = [
-            data.Posting(a, data.Amount(Decimal(1), "USD"), None, None, None, None)
-            for a in accounts
-        ]
+        postings = [data.Posting(a, data.Amount(Decimal(1), "USD"), None, None, None, None) for a in accounts]
         meta = data.new_metadata("<gen>", i + 1)
         date = datetime.date(2026, 1, 1)
         entries.append(data.Transaction(meta, date, "*", None, "t", tags, frozenset(), postings))

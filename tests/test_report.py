@@ -34,31 +34,57 @@ def test_summary_table_lines_up(capsys: pytest.CaptureFixture[str], books: Path)
     status, out, err = run(capsys, str(books))
     assert status == 0 and err == ""
     lines = out.splitlines()
-    assert lines[0].split() == ["month", "million_tokens", "revenue", "inference_cogs",
-                                "gross_margin", "gross_margin_per_mtok", "all_costs",
-                                "net_margin", "net_margin_per_mtok"]
+    assert lines[0].split() == [
+        "month",
+        "million_tokens",
+        "revenue",
+        "inference_cogs",
+        "gross_margin",
+        "gross_margin_per_mtok",
+        "all_costs",
+        "net_margin",
+        "net_margin_per_mtok",
+    ]
     # hand-worked in test_queries: Jan gross 120.00 (2.4/Mtok), net -40.00 (-0.8/Mtok)
-    assert lines[2].split() == ["2025-01", "50.00", "275.00", "155.00", "120.00", "2.400000",
-                                "315.00", "-40.00", "-0.800000"]
+    assert lines[2].split() == [
+        "2025-01",
+        "50.00",
+        "275.00",
+        "155.00",
+        "120.00",
+        "2.400000",
+        "315.00",
+        "-40.00",
+        "-0.800000",
+    ]
     # Feb: no tokens, empty per-token cells
     assert lines[3].split() == ["2025-02", "0.00", "0.00", "5.00", "-5.00", "215.00", "-215.00"]
-    assert lines[-1].split() == ["Total", "130.00", "740.00", "334.50", "405.50", "3.119231",
-                                 "917.83", "-177.83", "-1.367923"]
+    assert lines[-1].split() == [
+        "Total",
+        "130.00",
+        "740.00",
+        "334.50",
+        "405.50",
+        "3.119231",
+        "917.83",
+        "-177.83",
+        "-1.367923",
+    ]
     # right-aligned numbers: every revenue cell ends in the header's last column
     end = lines[0].index("revenue") + len("revenue")
     assert all(line[end - 1] == "0" for line in lines[2:])
     assert len({len(line) for line in lines[1:3]}) == 1
 
 
-def test_csv_round_trips_through_pandas(capsys: pytest.CaptureFixture[str], books: Path,
-                                        tmp_path: Path) -> None:
+def test_csv_round_trips_through_pandas(
+    capsys: pytest.CaptureFixture[str], books: Path, tmp_path: Path
+) -> None:
     target = tmp_path / "out.csv"
     status, out, _ = run(capsys, str(books), "--format", "csv", "--output", str(target))
     assert status == 0 and out == ""
     frame = pd.read_csv(target, dtype=str, keep_default_na=False)
     assert list(frame["month"]) == ["2025-01", "2025-02", "2025-03", "Total"]
-    assert [D(v) for v in frame["net_margin"]] == [D("-40.00"), D("-215.00"), D("77.17"),
-                                                   D("-177.83")]
+    assert [D(v) for v in frame["net_margin"]] == [D("-40.00"), D("-215.00"), D("77.17"), D("-177.83")]
     assert frame["gross_margin_per_mtok"][1] == ""
     numeric = pd.read_csv(target)
     assert numeric["revenue"].sum() == pytest.approx(2 * 740.00)
@@ -68,10 +94,16 @@ def test_csv_round_trips_through_pandas(capsys: pytest.CaptureFixture[str], book
 def test_json_decimals_are_strings(capsys: pytest.CaptureFixture[str], books: Path) -> None:
     status, out, _ = run(capsys, str(books), "--format", "json", "--query", "net-margin-total")
     assert status == 0
-    assert json.loads(out) == [{"million_tokens": "130.00", "revenue": "740.00",
-                                "all_costs": "917.83", "net_margin": "-177.83",
-                                "net_margin_per_mtok": "-1.367923",
-                                "full_cost_per_mtok": "7.060231"}]
+    assert json.loads(out) == [
+        {
+            "million_tokens": "130.00",
+            "revenue": "740.00",
+            "all_costs": "917.83",
+            "net_margin": "-177.83",
+            "net_margin_per_mtok": "-1.367923",
+            "full_cost_per_mtok": "7.060231",
+        }
+    ]
 
 
 def test_markdown(capsys: pytest.CaptureFixture[str], books: Path) -> None:
@@ -80,8 +112,9 @@ def test_markdown(capsys: pytest.CaptureFixture[str], books: Path) -> None:
     lines = out.splitlines()
     assert lines[0].startswith("| month | million_tokens |")
     assert lines[1].startswith("|:---|---:|")
-    assert lines[2] == ("| 2025-03 | 80.00 | 465.00 | 174.50 | 290.50 | 3.631250 | 387.83 | 77.17 "
-                        "| 0.964625 |")
+    assert lines[2] == (
+        "| 2025-03 | 80.00 | 465.00 | 174.50 | 290.50 | 3.631250 | 387.83 | 77.17 | 0.964625 |"
+    )
     assert lines[3].startswith("| Total | 80.00 | 465.00 |")
 
 
@@ -103,7 +136,10 @@ def test_by_model_rows_add_up(capsys: pytest.CaptureFixture[str], books: Path) -
     assert (last["month"], last["model"], last["net_margin"]) == ("Total", "(all)", "-177.83")
     orion = frame[(frame["month"] == "2025-03") & (frame["model"] == "Orion")].iloc[0]
     assert (orion["overhead"], orion["net_margin"], orion["net_margin_per_mtok"]) == (
-        "106.67", "170.33", "4.258250")
+        "106.67",
+        "170.33",
+        "4.258250",
+    )
 
 
 def test_by_tier(capsys: pytest.CaptureFixture[str], books: Path) -> None:
@@ -112,18 +148,22 @@ def test_by_tier(capsys: pytest.CaptureFixture[str], books: Path) -> None:
     frame = pd.read_csv(io.StringIO(out), dtype=str, keep_default_na=False)
     free = frame[(frame["month"] == "2025-01") & (frame["tier"] == "Free")].iloc[0]
     # Free Jan: gross -20.00, overhead 160 * 10/50 = 32.00, net -52.00, -5.2/Mtok
-    assert (free["gross_margin"], free["overhead"], free["net_margin"],
-            free["net_margin_per_mtok"]) == ("-20.00", "32.00", "-52.00", "-5.200000")
+    assert (free["gross_margin"], free["overhead"], free["net_margin"], free["net_margin_per_mtok"]) == (
+        "-20.00",
+        "32.00",
+        "-52.00",
+        "-5.200000",
+    )
 
 
 def test_query_and_list(capsys: pytest.CaptureFixture[str], books: Path) -> None:
-    status, out, _ = run(capsys, str(books), "--query", "gpu-hours-by-workload", "--from",
-                         "2025-03")
+    status, out, _ = run(capsys, str(books), "--query", "gpu-hours-by-workload", "--from", "2025-03")
     assert status == 0 and out.splitlines()[2].split()[:3] == ["2025", "3", "80"]
     status, out, _ = run(capsys, str(books), "--list", "--format", "csv")
     frame = pd.read_csv(io.StringIO(out))
-    assert {"gross-margin-per-mtok", "net-margin-per-mtok", "allocation-audit",
-            "cost-stack"} <= set(frame["name"])
+    assert {"gross-margin-per-mtok", "net-margin-per-mtok", "allocation-audit", "cost-stack"} <= set(
+        frame["name"]
+    )
     assert frame["description"].str.len().min() > 10
 
 
@@ -134,8 +174,7 @@ def test_unknown_query_exits_2(capsys: pytest.CaptureFixture[str], books: Path) 
 
 
 @pytest.mark.parametrize("period", ["2025-13", "2025-Q5", "March", "2025-3"])
-def test_bad_period_exits_2(capsys: pytest.CaptureFixture[str], books: Path,
-                            period: str) -> None:
+def test_bad_period_exits_2(capsys: pytest.CaptureFixture[str], books: Path, period: str) -> None:
     status, _, err = run(capsys, str(books), "--from", period)
     assert status == 2 and err.strip().count("\n") == 0 and "period" in err
 
@@ -145,13 +184,12 @@ def test_reversed_period_exits_2(capsys: pytest.CaptureFixture[str], books: Path
     assert status == 2 and "after" in err
 
 
-def test_ledger_errors_exit_1_with_file_and_line(capsys: pytest.CaptureFixture[str],
-                                                 tmp_path: Path) -> None:
+def test_ledger_errors_exit_1_with_file_and_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     bad = tmp_path / "bad.beancount"
     bad.write_text(
         "2025-01-01 open Assets:Bank USD\n"
         "\n"
-        "2025-01-05 * \"Unbalanced\"\n"
+        '2025-01-05 * "Unbalanced"\n'
         "  Assets:Bank   10.00 USD\n"
         "  Expenses:Unopened  -5.00 USD\n"
     )
@@ -169,11 +207,18 @@ def test_missing_ledger_exits_1(capsys: pytest.CaptureFixture[str], tmp_path: Pa
 
 
 def test_python_m_queries_subprocess(books: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "queries", str(books), "--format", "csv",
-                           "--query", "gross-margin-total"],
-                          capture_output=True, text=True, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, "-m", "queries", str(books), "--format", "csv", "--query", "gross-margin-total"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[1] == "130.00,740.00,334.50,405.50,3.119231,5.692308,2.573077"
-    bad = subprocess.run([sys.executable, "-m", "queries", str(books), "--query", "nope"],
-                         capture_output=True, text=True, cwd=ROOT)
+    bad = subprocess.run(
+        [sys.executable, "-m", "queries", str(books), "--query", "nope"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
