@@ -90,11 +90,6 @@ function monthOf(table: Table, row: Row): string {
   throw new Error(`cannot tell the month of a row with columns ${table.columns.join(", ")}`);
 }
 
-function hasMonth(table: Table): boolean {
-  const lower = table.columns.map((c) => c.toLowerCase());
-  return ["period", "month", "ym", "date"].some((k) => lower.includes(k));
-}
-
 /** Months shown: those of the filter (or the ledger), clamped to the data. */
 function months(ledger: Ledger): string[] {
   const out: string[] = [];
@@ -110,21 +105,6 @@ function months(ledger: Ledger): string[] {
   return out;
 }
 
-/**
- * Rows inside the page's time filter. Fava's time filter summarises earlier
- * balances (the Equity:Stats drivers included) into an opening entry dated the
- * day before the filter starts; that month is not part of the period.
- */
-function inPeriod(ledger: Ledger, table: Table): Row[] {
-  if (!ledger.filterFirst || !hasMonth(table)) return table.rows;
-  const first = ledger.filterFirst.slice(0, 7);
-  const last = ledger.filterLast ? ledger.filterLast.slice(0, 7) : "9999-12";
-  return table.rows.filter((r) => {
-    const ym = monthOf(table, r);
-    return ym >= first && ym <= last;
-  });
-}
-
 /** Pivot long rows (month, key, value) into one series per key over `axis`. */
 function pivot(
   ledger: Ledger,
@@ -135,7 +115,7 @@ function pivot(
 ): Map<string, (number | null)[]> {
   const series = new Map<string, (number | null)[]>();
   const keyOf = typeof keyCol === "string" ? (r: Row) => String(r[keyCol]) : keyCol;
-  for (const row of inPeriod(ledger, table)) {
+  for (const row of table.rows) {
     const key = keyOf(row);
     const i = axis.indexOf(monthOf(table, row));
     if (i < 0) continue;
@@ -156,7 +136,7 @@ function columnsAsSeries(
   axis: string[],
 ): Map<string, (number | null)[]> {
   const series = new Map<string, (number | null)[]>(columns.map(({ label }) => [label, axis.map(() => null)]));
-  for (const row of inPeriod(ledger, table)) {
+  for (const row of table.rows) {
     const i = axis.indexOf(monthOf(table, row));
     if (i < 0) continue;
     for (const { column, label } of columns) series.get(label)![i] = num(row[column], ledger.ccy);
@@ -196,7 +176,7 @@ const anyFmt = (f: (v: number) => string) => (v: any) => (typeof v === "number" 
 
 // Cool colours for cost of serving (COGS), warm ones for everything else.
 const COOL = ["#1f4e8c", "#3b7dd8", "#7fb2f0", "#1b8a7a", "#52c1a9", "#9fdcc9", "#5b5fc7", "#9a9ee8", "#c5c8f2"];
-const WARM = ["#d9622b", "#f2a65a", "#b8475f", "#8c6d62", "#e8c547", "#a3a3a3"];
+const WARM = ["#d9622b", "#f2a65a", "#b8475f", "#8c6d62", "#e8c547", "#c27c0e", "#e07b91", "#7d5a3c", "#f4cf8c", "#a3a3a3"];
 
 function stackedBars(
   title: string,
@@ -389,7 +369,7 @@ export default defineConfig({
             const target = col(t, Q.audit, "target", "account");
             const amount = col(t, Q.audit, "amount");
             const currency = t.columns.find((c) => c.toLowerCase() === "currency");
-            const rows = inPeriod(ledger, t).filter(
+            const rows = t.rows.filter(
               (r) => String(r[pool]).startsWith("Expenses:Shared:") && (!currency || r[currency] === ledger.ccy),
             );
             // Step-down: a target that is itself a pool continues as that pool's node.

@@ -13,7 +13,12 @@ Runs Fava's own Flask app (``fava.application.create_app``) on
   name (``.run NAME``); every query it names exists, and what that endpoint
   returns equals beanquery's result for the same query directive on the same
   entries, also under a time filter (Fava's filter = beancount's
-  ``clamp_opt``), where each month inside the period keeps its figures.
+  ``clamp_opt``), where each month inside the period keeps its figures;
+- under a time filter the saved queries that read ``Equity:Stats`` count the
+  period only: the opening-balance entries (flag ``S``) that hold the drivers'
+  earlier history give no extra month and no extra tokens;
+- allocation-audit's driver quantity and share are typed decimals on the Query
+  page (no "None" text).
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from beancount.core.position import Position
 from beancount.ops.summarize import clamp_opt
 from beanquery.query import run_query
 from fava.application import create_app
+from fava.context import g
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -299,6 +305,8 @@ def test_saved_queries_on_query_page(
     shown = [q["name"] for q in json.loads(ledger_data.group(1))["user_queries"]]
     assert shown, "no saved query on the query page"
     assert shown == names[: len(shown)]
+    # dashboard/fava.beancount sets sidebar-show-queries to 20: all of them are listed.
+    assert len(shown) == min(len(names), 20)
 
 
 def test_dashboard_reads_existing_saved_queries(
@@ -349,8 +357,9 @@ def test_dashboard_data_follows_time_filter(
     assert cols == expected_cols
     assert_same_rows(name, dtypes, got, expected)
 
-    # Monthly rows inside the period are the same as without the filter: the
-    # dashboard shows those months only (it drops the opening-balance month).
+    # Monthly rows inside the period are the same as without the filter (the
+    # queries leave out the filter's opening-balance entries, flag 'S'; see
+    # test_time_filter_monthly_rows_are_the_period).
     if not {"month", "period"} & {c.lower() for c in cols}:
         return  # not a monthly query
     _, _, everything = fava_rows(client, slug, name)
@@ -361,3 +370,91 @@ def test_dashboard_data_follows_time_filter(
     assert len(in_period) == len(whole)
     for a, b in zip(in_period, whole, strict=True):
         assert same(a, b), (name, a, b)
+
+
+# --------------------------------------------------------------------------- opening balances
+
+# Saved queries that read the Equity:Stats driver accounts (balance-sheet
+# accounts, so a time filter folds their earlier history into its flag-'S'
+# opening entries dated the day before the period).
+STATS_MONTHLY = [
+    "gross-margin-per-mtok",
+    "net-margin-per-mtok",
+    "overhead-per-mtok",
+    "margin-by-model",
+    "margin-by-tier",
+    "price-per-mtok",
+    "free-tier",
+    "cost-stack",
+    "gpu-hours-by-workload",
+]
+
+
+def stats_in_year(
+    entries: list[data.Directive], year: int, prefix: str, currency: str
+) -> tuple[Decimal, set[str]]:
+    """Sum of ``currency`` postings under ``prefix`` in ``year``, and their months."""
+    total, months = Decimal(0), set()
+    for entry in entries:
+        if not isinstance(entry, data.Transaction) or entry.date.year != year:
+            continue
+        for posting in entry.postings:
+            if posting.account.startswith(prefix) and posting.units.currency == currency:
+                total += posting.units.number
+                months.add(f"{entry.date:%Y-%m}")
+    return total, months
+
+
+def test_time_filter_totals_count_the_period_only(
+    client: FlaskClient,
+    slug: str,
+    year: int,
+    loaded: tuple[list[data.Directive], list[Any], dict[str, Any]],
+) -> None:
+    tokens, _ = stats_in_year(loaded[0], year, "Equity:Stats:Tokens:", "MTOK")
+    assert tokens > 0
+    for name in ("gross-margin-total", "net-margin-total"):
+        cols, _, got = fava_rows(client, slug, name, time=str(year))
+        assert len(got) == 1, (name, got)
+        assert Decimal(got[0][cols.index("million_tokens")]) == tokens, (name, got[0], tokens)
+    # The summary entries are there (the filter did make them), just not counted.
+    filtered = app_ledger_entries(client, slug, year)
+    assert any(isinstance(e, data.Transaction) and e.flag == "S" for e in filtered)
+
+
+@pytest.mark.parametrize("name", STATS_MONTHLY)
+def test_time_filter_monthly_rows_are_the_period(
+    client: FlaskClient,
+    slug: str,
+    year: int,
+    loaded: tuple[list[data.Directive], list[Any], dict[str, Any]],
+    name: str,
+) -> None:
+    prefix, unit = (
+        ("Equity:Stats:GPUH", "GPUH") if name.startswith("gpu") else ("Equity:Stats:Tokens:", "MTOK")
+    )
+    _, months = stats_in_year(loaded[0], year, prefix, unit)
+    if LEDGER == ROOT / "ledger" / "main.beancount":
+        assert sorted(months) == [f"2026-{m:02d}" for m in range(1, 11)]
+    cols, _, got = fava_rows(client, slug, name, time=str(year))
+    assert {month_key(cols, row) for row in got} == months, name
+    assert f"{year - 1}-12" not in {month_key(cols, row) for row in got}
+
+
+def app_ledger_entries(client: FlaskClient, slug: str, year: int) -> list[data.Directive]:
+    """The entries Fava's time filter selects for ``year`` (its own filter code)."""
+    app = client.application
+    with app.test_request_context(f"/{slug}/?time={year}"):
+        app.preprocess_request()
+        return list(g.filtered.entries)
+
+
+def test_allocation_audit_numbers_are_typed(client: FlaskClient, slug: str) -> None:
+    cols, dtypes, got = fava_rows(client, slug, "allocation-audit")
+    assert got
+    for column in ("quantity", "share"):
+        index = cols.index(column)
+        assert dtypes[index] == "Decimal", (column, dtypes[index])
+        values = [row[index] for row in got]
+        assert "None" not in values, column
+        assert all(v is None or isinstance(v, int | Decimal) for v in values), column

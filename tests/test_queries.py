@@ -53,8 +53,11 @@ option "operating_currency" "USD"
 2025-01-01 open Expenses:COGS:PaymentFees:Subscription:Orion USD
 2025-01-01 open Expenses:COGS:PaymentFees:Subscription:Wren USD
 2025-01-01 open Expenses:RnD:Training:Compute USD
-2025-01-01 open Expenses:RnD:Training:Rollouts USD
-2025-01-01 open Expenses:RnD:Research:Staff USD
+2025-01-01 open Expenses:RnD:Rollouts:Compute USD
+2025-01-01 open Expenses:RnD:Evals:Compute USD
+2025-01-01 open Expenses:RnD:Staff:Research USD
+2025-01-01 open Expenses:RnD:Data:Licensing USD
+2025-01-01 open Expenses:RnD:Patents USD
 2025-01-01 open Expenses:SGA:Marketing USD
 2025-01-01 open Expenses:SGA:GA:Staff USD
 2025-01-01 open Expenses:Shared:Serving:Power USD
@@ -122,17 +125,19 @@ option "operating_currency" "USD"
     activity: "API-Orion"
     quantity: 20
     unit: "GPUH"
-    share: "2/3"
+    share: "0.666667"
   Expenses:COGS:Inference:Power:Free:Wren            10.00 USD
     activity: "Free-Wren"
     quantity: 10
     unit: "GPUH"
-    share: "1/3"
+    share: "0.333333"
   Expenses:Shared:Serving:Power                     -30.00 USD
 
 2025-01-31 * "Payroll and bills, January"
   Expenses:RnD:Training:Compute                     100.00 USD
-  Expenses:RnD:Research:Staff                        40.00 USD
+  Expenses:RnD:Staff:Research                        25.00 USD
+  Expenses:RnD:Data:Licensing                        10.00 USD
+  Expenses:RnD:Patents                                5.00 USD
   Expenses:SGA:Marketing                             20.00 USD
   Liabilities:AccountsPayable
 
@@ -177,12 +182,12 @@ option "operating_currency" "USD"
     activity: "Orion"
     quantity: 10
     unit: "MTOK"
-    share: "2/3"
+    share: "0.666667"
   Income:Subscription:Wren                          -30.00 USD
     activity: "Wren"
     quantity: 5
     unit: "MTOK"
-    share: "1/3"
+    share: "0.333333"
   Income:Subscription                                90.00 USD
 
 2025-03-31 * "Cloud" "Serving compute and fees, March"
@@ -199,7 +204,8 @@ option "operating_currency" "USD"
 
 2025-03-31 * "Payroll and bills, March"
   Expenses:RnD:Training:Compute                     150.00 USD
-  Expenses:RnD:Training:Rollouts                     30.00 USD
+  Expenses:RnD:Rollouts:Compute                      20.00 USD
+  Expenses:RnD:Evals:Compute                         10.00 USD
   Expenses:SGA:GA:Staff                              33.33 USD
   Liabilities:AccountsPayable
 """
@@ -254,9 +260,13 @@ def assert_rows(actual: list[tuple], expected: list[tuple]) -> None:
 #   Mar: compute 80 + 10 + 30 + 10 + 12.50 + 7.50 + 20 = 170, payment fees
 #        3 + 1.50 = 4.50 -> 174.50
 # Overhead (all expenses outside COGS; the pool nets to zero):
-#   Jan: training 100 + research 40 + marketing 20 = 160.00
+#   Jan: training 100 + research staff 25 + data 10 + patents (other R&D) 5
+#        + marketing 20 = 160.00
 #   Feb: training 200 + marketing 10 = 210.00
-#   Mar: training 150 + rollouts 30 + G&A 33.33 = 213.33
+#   Mar: training 150 + rollouts 20 + evals 10 + G&A 33.33 = 213.33
+
+# The expected rows below are laid out as tables; the formatter leaves them be.
+# fmt: off
 
 
 def test_gross_margin_per_mtok(ledger: Ledger) -> None:
@@ -385,18 +395,74 @@ def test_free_tier(ledger: Ledger) -> None:
 
 
 def test_cost_stack(ledger: Ledger) -> None:
-    # Jan /50: compute 110 -> 2.2, power 30 -> 0.6, revenue share 15 -> 0.3, COGS 3.1,
-    #   training 100 -> 2, research 40 -> 0.8, SG&A 20 -> 0.4, pool nets to 0, full 6.3
-    # Mar /80: compute 170 -> 2.125, fees 4.50 -> 0.05625, COGS 2.18125,
-    #   training 150 + 30 = 180 -> 2.25, SG&A 33.33 -> 0.416625, full 4.847875
+    # Columns after million_tokens: compute, idle capacity, power, datacentre ops,
+    # storage, serving staff, revenue share, payment fees, other COGS | COGS total |
+    # training, rollouts, evals, research staff, data, other R&D, SG&A,
+    # unallocated pools, other expenses | full cost (the sum of every line).
+    # Jan /50: compute 110 -> 2.2, power 30 -> 0.6, revenue share 15 -> 0.3;
+    #   COGS 155 -> 3.1; training 100 -> 2, research staff 25 -> 0.5,
+    #   data 10 -> 0.2, patents (other R&D) 5 -> 0.1, SG&A 20 -> 0.4,
+    #   pool 30 - 30 = 0; full 315 -> 6.3
+    # Feb: no tokens -> every per-token cell empty
+    # Mar /80: compute 170 -> 2.125, fees 4.50 -> 0.05625; COGS 174.50 -> 2.18125;
+    #   training 150 -> 1.875, rollouts 20 -> 0.25, evals 10 -> 0.125,
+    #   SG&A 33.33 -> 0.416625; full 387.83 -> 4.847875
     z = "0.000000"
     assert_rows(rows(ledger, "cost-stack"), [
-        (2025, 1, 50, "2.200000", z, "0.600000", z, z, z, "0.300000", z, z, "3.100000",
-         "2.000000", "0.800000", "0.400000", z, z, "6.300000"),
-        (2025, 2, 0, *([N] * 16)),
-        (2025, 3, 80, "2.125000", z, z, z, z, z, z, "0.056250", z, "2.181250",
-         "2.250000", z, "0.416625", z, z, "4.847875"),
+        (2025, 1, 50,
+         "2.200000", z, "0.600000", z, z, z, "0.300000", z, z, "3.100000",
+         "2.000000", z, z, "0.500000", "0.200000", "0.100000", "0.400000", z, z, "6.300000"),
+        (2025, 2, 0, *([N] * 20)),
+        (2025, 3, 80,
+         "2.125000", z, z, z, z, z, z, "0.056250", z, "2.181250",
+         "1.875000", "0.250000", "0.125000", z, z, z, "0.416625", z, z, "4.847875"),
     ])
+
+
+ODD_LINES = """
+2025-01-01 open Expenses:COGS:Moderation:API:Orion USD
+2025-01-01 open Expenses:Shared:Storage USD
+2025-01-01 open Expenses:Legal:Settlement
+2025-01-01 open Expenses:SGA:Travel
+2025-01-01 open Assets:Bank:EUR EUR
+
+2025-03-31 * "Odd lines, March"
+  Expenses:COGS:Moderation:API:Orion                  8.00 USD
+  Expenses:Shared:Storage                            16.00 USD
+  Expenses:Legal:Settlement                          100 EUR @ 1.20 USD
+  Liabilities:AccountsPayable
+
+2025-03-31 * "Paid in euros, no price: not in USD"
+  Expenses:SGA:Travel                                 50 EUR
+  Assets:Bank:EUR
+"""
+
+
+def test_cost_stack_other_lines_and_priced_expense(tmp_path: Path) -> None:
+    # BOOKS plus, in March: a COGS line the columns do not name (8.00), money
+    # left on a pool (16.00), an expense outside the classes in EUR at an @ price
+    # (100 EUR @ 1.20 = 120.00 USD weight), and 50 EUR of travel with no price
+    # (no USD weight: left out of every money figure).
+    main = write_books(tmp_path)
+    (tmp_path / "books.beancount").write_text(BOOKS + ODD_LINES)
+    odd = load_ledger(main)
+    # Mar /80: other COGS 8 -> 0.1; COGS 174.50 + 8 = 182.50 -> 2.28125;
+    #   pools 16 -> 0.2; other expenses 120 -> 1.5; SG&A still 33.33 -> 0.416625;
+    #   full 387.83 + 8 + 16 + 120 = 531.83 -> 6.647875
+    z = "0.000000"
+    assert_rows(rows(odd, "cost-stack")[2:], [
+        (2025, 3, 80,
+         "2.125000", z, z, z, z, z, z, "0.056250", "0.100000", "2.281250",
+         "1.875000", "0.250000", "0.125000", z, z, z, "0.416625", "0.200000", "1.500000", "6.647875"),
+    ])
+    # all costs 531.83; net 465 - 531.83 = -66.83; -66.83/80 = -0.835375
+    assert_rows(rows(odd, "net-margin-per-mtok")[2:], [
+        (2025, 3, 80, "465.00", "531.83", "-66.83", "-0.835375", "6.647875"),
+    ])
+    lines = {(r[2], r[3]): r[4] for r in rows(odd, "cost-lines") if r[1] == 3}
+    assert lines[("Legal", "Settlement")] == D("120.00")
+    assert lines[("COGS", "Moderation")] == D("8.00")
+    assert ("SGA", "Travel") not in lines
 
 
 def test_cost_lines(ledger: Ledger) -> None:
@@ -404,7 +470,9 @@ def test_cost_lines(ledger: Ledger) -> None:
         (2025, 1, "COGS", "Compute", "110.00"),
         (2025, 1, "COGS", "Power", "30.00"),
         (2025, 1, "COGS", "RevenueShare", "15.00"),
-        (2025, 1, "RnD", "Research:Staff", "40.00"),
+        (2025, 1, "RnD", "Data:Licensing", "10.00"),
+        (2025, 1, "RnD", "Patents", "5.00"),
+        (2025, 1, "RnD", "Staff:Research", "25.00"),
         (2025, 1, "RnD", "Training:Compute", "100.00"),
         (2025, 1, "SGA", "Marketing", "20.00"),
         (2025, 1, "Shared", "Serving:Power", "0.00"),  # pool booked 30, allocated -30
@@ -413,20 +481,24 @@ def test_cost_lines(ledger: Ledger) -> None:
         (2025, 2, "SGA", "Marketing", "10.00"),
         (2025, 3, "COGS", "Compute", "170.00"),
         (2025, 3, "COGS", "PaymentFees", "4.50"),
+        (2025, 3, "RnD", "Evals:Compute", "10.00"),
+        (2025, 3, "RnD", "Rollouts:Compute", "20.00"),
         (2025, 3, "RnD", "Training:Compute", "150.00"),
-        (2025, 3, "RnD", "Training:Rollouts", "30.00"),
         (2025, 3, "SGA", "GA:Staff", "33.33"),
     ])
 
 
 def test_training_vs_inference(ledger: Ledger) -> None:
+    # training = Expenses:RnD:Training; inference for training = Rollouts + Evals;
+    # other R&D = the rest (Jan: staff 25 + data 10 + patents 5 = 40)
     # Jan: 100 / 155 = 0.64516 -> 0.6452; 100 / 255 = 0.39216 -> 0.3922
     # Feb: 200 / 5 = 40; 200 / 205 = 0.97561 -> 0.9756
-    # Mar: 180 / 174.5 = 1.03152 -> 1.0315; 180 / 354.5 = 0.50776 -> 0.5078
+    # Mar: rollouts 20 + evals 10 = 30; 150 / 174.5 = 0.85960 -> 0.8596;
+    #      150 / 324.5 = 0.46225 -> 0.4622
     assert_rows(rows(ledger, "training-vs-inference"), [
-        (2025, 1, "100.00", "40.00", "155.00", "0.6452", "0.3922"),
-        (2025, 2, "200.00", "0.00", "5.00", "40.0000", "0.9756"),
-        (2025, 3, "180.00", "0.00", "174.50", "1.0315", "0.5078"),
+        (2025, 1, "100.00", "0.00", "40.00", "155.00", "0.6452", "0.3922"),
+        (2025, 2, "200.00", "0.00", "0.00", "5.00", "40.0000", "0.9756"),
+        (2025, 3, "150.00", "30.00", "0.00", "174.50", "0.8596", "0.4622"),
     ])
 
 
@@ -442,17 +514,19 @@ def test_gpu_hours_by_workload(ledger: Ledger) -> None:
 def test_allocation_audit(ledger: Ledger) -> None:
     power = ("Expenses:Shared:Serving:Power", 2025, 1, "Equity:Stats:GPUH:Serving")
     subs = ("Income:Subscription", 2025, 3, "Equity:Stats:Tokens:Subscription")
+    rule1, rule9 = ("USD", "period", "rules.beancount:1"), ("USD", "period", "rules.beancount:9")
     assert_rows(rows(ledger, "allocation-audit"), [
-        (*power, "API-Orion", 20, "GPUH", "2/3", "Expenses:COGS:Inference:Power:API:Orion",
-         "20.00", "USD", "period", "rules.beancount:1"),
-        (*power, "Free-Wren", 10, "GPUH", "1/3", "Expenses:COGS:Inference:Power:Free:Wren",
-         "10.00", "USD", "period", "rules.beancount:1"),
-        (*subs, "Orion", 10, "MTOK", "2/3", "Income:Subscription:Orion", "-60.00", "USD",
-         "period", "rules.beancount:9"),
-        (*subs, "Wren", 5, "MTOK", "1/3", "Income:Subscription:Wren", "-30.00", "USD",
-         "period", "rules.beancount:9"),
+        (*power, "API-Orion", 20, "GPUH", "0.666667", "Expenses:COGS:Inference:Power:API:Orion", "20.00",
+         *rule1),
+        (*power, "Free-Wren", 10, "GPUH", "0.333333", "Expenses:COGS:Inference:Power:Free:Wren", "10.00",
+         *rule1),
+        (*subs, "Orion", 10, "MTOK", "0.666667", "Income:Subscription:Orion", "-60.00", *rule9),
+        (*subs, "Wren", 5, "MTOK", "0.333333", "Income:Subscription:Wren", "-30.00", *rule9),
     ])
-
+    # quantity and share are typed decimals (Fava shows them as numbers, NULL empty)
+    frame = run_saved(ledger, "allocation-audit")
+    assert all(isinstance(v, Decimal) for v in frame["quantity"])
+    assert all(isinstance(v, Decimal) for v in frame["share"])
 
 def test_decimals_preserved_and_nulls_are_none(ledger: Ledger) -> None:
     frame = run_saved(ledger, "gross-margin-per-mtok")
