@@ -22,10 +22,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 
 import pandas as pd
 
+from plugins.rounding import split_largest_remainder
 from queries.runner import Ledger, run_saved
 
 CENT = Decimal("0.01")
@@ -84,26 +85,13 @@ class Window:
 
 def spread(amount: Decimal, weights: Sequence[Decimal], quantum: Decimal = CENT) -> list[Decimal]:
     """Split ``amount`` in proportion to ``weights``, rounded to ``quantum`` by the
-    largest-remainder method: the parts add up to ``amount`` exactly.
+    largest-remainder method: the parts add up to ``amount`` exactly. The same rule
+    as the allocation plugin's (``plugins.rounding``).
 
     >>> spread(Decimal("100.00"), [Decimal(1), Decimal(1), Decimal(1)])
     [Decimal('33.34'), Decimal('33.33'), Decimal('33.33')]
     """
-    total = sum(weights, ZERO)
-    if total == 0:
-        raise ValueError("cannot spread over zero total weight")
-    units = (amount / quantum).to_integral_value()
-    if units * quantum != amount:
-        raise ValueError(f"{amount} is not a multiple of {quantum}")
-    sign = -1 if units < 0 else 1
-    units = abs(units)
-    exact = [units * weight / total for weight in weights]
-    floors = [value.to_integral_value(rounding=ROUND_FLOOR) for value in exact]
-    left = int(units - sum(floors, ZERO))
-    order = sorted(range(len(weights)), key=lambda i: (-(exact[i] - floors[i]), i))
-    for index in order[:left]:
-        floors[index] += 1
-    return [(sign * part * quantum).quantize(quantum) for part in floors]
+    return split_largest_remainder(amount, weights, quantum)
 
 
 def per_mtok(amount: Decimal, tokens: Decimal) -> Decimal | None:
