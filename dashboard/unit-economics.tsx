@@ -188,7 +188,8 @@ function stackedBars(
   return record(title, {
     tooltip: { trigger: "axis", valueFormatter: anyFmt(unit) },
     legend: { bottom: 0, type: "plain", itemGap: 12 },
-    grid: { left: 70, right: 20, top: 20, bottom: series.size > 6 ? 80 : 60 },
+    // Room for the legend: one more row of entries every six or so series.
+    grid: { left: 70, right: 20, top: 20, bottom: series.size > 12 ? 110 : series.size > 6 ? 80 : 60 },
     xAxis: { type: "category", data: axis },
     yAxis: { type: "value", axisLabel: { formatter: options.axisUnit ?? unit } },
     series: [...series.entries()].map(([name, data], i) => ({
@@ -258,7 +259,7 @@ export default defineConfig({
         {
           title: TITLES.costStack,
           width: "100%",
-          height: "460px",
+          height: "500px",
           kind: "echarts",
           spec: async ({ ledger }) => {
             const t = await runSaved(ledger, Q.costStack);
