@@ -1,0 +1,407 @@
+"""Measure the performance contract (``shared/DESIGN.md``, "Performance contract").
+
+For each requested size this script generates a synthetic ledger with
+``benchmarks/generate.py`` into ``benchmarks/out/<name>/`` (gitignored), counts
+its entries and postings, and measures, with beancount's pickle cache disabled
+so that every load really parses the files:
+
+1. **plain load**: ``loader.load_file`` on a sibling ``plain.beancount`` that is
+   ``main.beancount`` without its ``plugin`` lines (beancount's own built-in
+   plugins - documents, pad, balance - still run: that is what "beancount's own
+   load" costs);
+2. **the two plugins in isolation**: ``plugins.allocate.allocate`` on the
+   entries of the plain load, then ``plugins.classify.classify`` on allocate's
+   output (what classify sees in the real pipeline);
+3. **full load**: ``loader.load_file`` on ``main.beancount`` with both plugins;
+4. **every saved query** (``queries/*.beancount``): connect + parse + compile +
+   run + fetch all rows with beanquery, on the entries of the full load.
+
+Every measurement is repeated ``--repeat`` times (``gc.collect()`` before each,
+``time.perf_counter``, in-process); the report gives the median, min and max and
+the ratio of the median to the median plain load. A per-posting cost (µs per
+posting of the plain ledger) per size shows whether the plugins grow linearly:
+the last table compares each size's per-posting cost to the smallest size's.
+
+The output is Markdown on stdout; ``--json FILE`` also writes every sample.
+Nothing here asserts on timings: it is a measurement, not a test.
+
+Usage::
+
+    python benchmarks/run.py                          # scales 1 and 10, daily, 3 repeats
+    python benchmarks/run.py --scale 1 10 50 --repeat 3 --json /tmp/bench.json
+    python benchmarks/run.py --scale 100 --repeat 3   # ~1.04M postings, ~10 GB RSS
+    python benchmarks/run.py --scale 1 --no-daily --repeat 1   # smoke run, seconds
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib.util
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+if str(ROOT) not in sys.path:  # plugins/ and queries/ when run as a script
+    sys.path.insert(0, str(ROOT))
+
+import beanquery  # noqa: E402
+import beanquery.parser  # noqa: E402
+from beancount import loader  # noqa: E402
+from beancount.core import data  # noqa: E402
+
+from plugins.allocate import allocate  # noqa: E402
+from plugins.classify import classify  # noqa: E402
+from queries.runner import SavedQuery, package_queries  # noqa: E402
+
+DEFAULT_OUT = HERE / "out"
+DEFAULT_SCALES = (1, 10)
+
+PLAIN = "plain load"
+ALLOCATE = "plugin: allocate"
+CLASSIFY = "plugin: classify"
+PLUGINS = "plugins: allocate + classify"
+FULL = "full load (with plugins)"
+FULL_MINUS_PLAIN = "full load - plain load"
+QUERY_PREFIX = "query: "  # parse + compile + run + fetch
+PARSE_PREFIX = "query parse: "  # BQL text to AST (beanquery's TatSu parser)
+RUN_PREFIX = "query run: "  # connect + compile + execute + fetchall
+
+
+def _load_generator() -> ModuleType:
+    """Import benchmarks/generate.py (benchmarks/ is not a package)."""
+    if "_bench_generate" in sys.modules:
+        return sys.modules["_bench_generate"]
+    spec = importlib.util.spec_from_file_location("_bench_generate", HERE / "generate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def disable_load_cache() -> None:
+    """Turn beancount's pickle cache off for this process.
+
+    ``beancount.loader`` decides at import time (env var
+    ``BEANCOUNT_DISABLE_LOAD_CACHE``); ``loader.initialize(use_cache=False)``
+    re-decides it, and makes every ``load_file`` delete a stale cache file and
+    parse the sources.
+    """
+    os.environ["BEANCOUNT_DISABLE_LOAD_CACHE"] = "1"
+    loader.initialize(use_cache=False)
+
+
+@dataclass
+class Size:
+    """One ledger size: generator parameters and what was generated."""
+
+    scale: int
+    daily: bool
+    start: str
+    end: str
+    seed: int
+    name: str = ""
+    directory: str = ""
+    megabytes: float = 0.0
+    entries: int = 0  # plain load (after booking, pad, balance)
+    postings: int = 0
+    generated_entries: int = 0  # added by the plugins in the full load
+    generated_postings: int = 0
+    peak_rss_mb: float = 0.0
+    samples: dict[str, list[float]] = field(default_factory=dict)
+
+    def median(self, name: str) -> float:
+        return statistics.median(self.samples[name])
+
+
+def size_name(scale: int, daily: bool, start: str, end: str, seed: int) -> str:
+    name = f"scale{scale}-{'daily' if daily else 'monthly'}"
+    if (start, end) != ("2025-01", "2026-10"):
+        name += f"-{start}-{end}"
+    if seed != 7:
+        name += f"-seed{seed}"
+    return name
+
+
+def prepare(size: Size, out_root: Path) -> tuple[Path, Path]:
+    """Generate the ledger and its plugin-less sibling; return (main, plain) paths."""
+    size.name = size_name(size.scale, size.daily, size.start, size.end, size.seed)
+    directory = out_root / size.name
+    size.directory = str(directory)
+    generator = _load_generator()
+    paths = generator.write_ledger(
+        directory,
+        start=size.start,
+        end=size.end,
+        scale=size.scale,
+        daily=size.daily,
+        seed=size.seed,
+        includes=(),
+    )
+    size.megabytes = sum(path.stat().st_size for path in paths) / 1e6
+    main = directory / "main.beancount"
+    plain = directory / "plain.beancount"
+    lines = main.read_text(encoding="utf-8").splitlines(keepends=True)
+    kept = [line for line in lines if not line.lstrip().startswith("plugin ")]
+    if len(kept) == len(lines):
+        raise SystemExit(f"{main}: no plugin line found; is this the generator's main file?")
+    plain.write_text("".join(kept), encoding="utf-8")
+    return main, plain
+
+
+def count(entries: Sequence[data.Directive]) -> tuple[int, int]:
+    """(entries, postings of transactions)."""
+    postings = sum(len(entry.postings) for entry in entries if isinstance(entry, data.Transaction))
+    return len(entries), postings
+
+
+def _timed(function: Callable[..., Any], *args: Any) -> tuple[float, Any]:
+    """Run ``function(*args)`` after a full collection; return (seconds, result)."""
+    gc.collect()
+    start = time.perf_counter()
+    result = function(*args)
+    elapsed = time.perf_counter() - start
+    return elapsed, result
+
+
+def _load(path: Path) -> tuple[list[data.Directive], dict[str, Any]]:
+    entries, errors, options = loader.load_file(str(path))
+    if errors:
+        shown = "\n".join(f"  {getattr(error, 'message', error)}" for error in errors[:5])
+        raise SystemExit(f"{path}: {len(errors)} load error(s), first ones:\n{shown}")
+    return entries, options
+
+
+def _parse_query(query: SavedQuery) -> Any:
+    return beanquery.parser.parse(query.query_string)
+
+
+def _run_query(entries: list[data.Directive], options: dict[str, Any], statement: Any) -> int:
+    """Connect, compile and run a parsed statement; fetch every row."""
+    connection = beanquery.connect("beancount:", entries=entries, errors=[], options=options)
+    cursor = connection.execute(statement)
+    return len(cursor.fetchall())
+
+
+def measure(
+    size: Size,
+    main: Path,
+    plain: Path,
+    queries: dict[str, SavedQuery],
+    repeat: int,
+    log: Callable[[str], None],
+) -> None:
+    """Fill ``size.samples``: each measurement ``repeat`` times."""
+    names = [PLAIN, ALLOCATE, CLASSIFY, PLUGINS, FULL, FULL_MINUS_PLAIN]
+    for prefix in (QUERY_PREFIX, PARSE_PREFIX, RUN_PREFIX):
+        names += [prefix + name for name in queries]
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for run in range(1, repeat + 1):
+        seconds, (entries, options) = _timed(_load, plain)
+        samples[PLAIN].append(seconds)
+        size.entries, size.postings = count(entries)
+        log(f"{size.name} run {run}/{repeat}: plain load {seconds:.2f}s")
+
+        seconds, (allocated, errors) = _timed(allocate, entries, options)
+        if errors:
+            raise SystemExit(f"{size.name}: allocate reported {len(errors)} error(s): {errors[0]}")
+        samples[ALLOCATE].append(seconds)
+        seconds, (classified, errors) = _timed(classify, allocated, options)
+        if errors:
+            raise SystemExit(f"{size.name}: classify reported {len(errors)} error(s): {errors[0]}")
+        samples[CLASSIFY].append(seconds)
+        samples[PLUGINS].append(samples[ALLOCATE][-1] + samples[CLASSIFY][-1])
+        log(f"{size.name} run {run}/{repeat}: allocate {samples[ALLOCATE][-1]:.3f}s, classify {seconds:.3f}s")
+        del entries, options, allocated, classified
+
+        seconds, (entries, options) = _timed(_load, main)
+        samples[FULL].append(seconds)
+        samples[FULL_MINUS_PLAIN].append(seconds - samples[PLAIN][-1])
+        full_entries, full_postings = count(entries)
+        size.generated_entries = full_entries - size.entries
+        size.generated_postings = full_postings - size.postings
+        log(f"{size.name} run {run}/{repeat}: full load {seconds:.2f}s")
+
+        for name, query in queries.items():
+            parse_seconds, statement = _timed(_parse_query, query)
+            run_seconds, _rows = _timed(_run_query, entries, options, statement)
+            samples[QUERY_PREFIX + name].append(parse_seconds + run_seconds)
+            samples[PARSE_PREFIX + name].append(parse_seconds)
+            samples[RUN_PREFIX + name].append(run_seconds)
+        log(f"{size.name} run {run}/{repeat}: {len(queries)} queries")
+        del entries, options
+        gc.collect()
+    size.samples = samples
+    size.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# ----------------------------------------------------------------------------
+# Report
+
+
+def _seconds(value: float) -> str:
+    if value >= 10:
+        return f"{value:.1f}"
+    if value >= 0.1:
+        return f"{value:.2f}"
+    return f"{value:.3f}"
+
+
+def _percent(value: float) -> str:
+    return f"{value * 100:.1f}%"
+
+
+def environment() -> dict[str, str]:
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M %Z"),
+        "nproc": str(os.cpu_count()),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "command": "python benchmarks/run.py " + " ".join(sys.argv[1:]),
+    }
+
+
+def report(sizes: Sequence[Size], repeat: int, env: dict[str, str]) -> str:
+    """The Markdown report: sizes, one timing table per size, per-posting growth."""
+    out: list[str] = []
+    out.append(
+        f"Measured {env['date']} on {env['nproc']} CPUs, Python {env['python']} "
+        f"({env['platform']}); {repeat} repeat(s), median [min-max] seconds."
+    )
+    out.append("")
+    out.append("| ledger | MB | entries | postings | generated entries | generated postings | peak RSS MB |")
+    out.append("|---|---:|---:|---:|---:|---:|---:|")
+    for size in sizes:
+        out.append(
+            f"| {size.name} | {size.megabytes:.1f} | {size.entries:,} | {size.postings:,} | "
+            f"{size.generated_entries:,} | {size.generated_postings:,} | {size.peak_rss_mb:,.0f} |"
+        )
+    for size in sizes:
+        plain = size.median(PLAIN)
+        out.append("")
+        out.append(f"### {size.name} ({size.postings:,} postings)")
+        out.append("")
+        out.append("| measurement | median s | min s | max s | ratio to plain load | µs / posting |")
+        out.append("|---|---:|---:|---:|---:|---:|")
+        for name, values in size.samples.items():
+            if name.startswith((PARSE_PREFIX, RUN_PREFIX)):
+                continue
+            median = statistics.median(values)
+            out.append(
+                f"| {name} | {_seconds(median)} | {_seconds(min(values))} | {_seconds(max(values))} | "
+                f"{_percent(median / plain)} | {median / size.postings * 1e6:.2f} |"
+            )
+    for size in sizes:
+        plain = size.median(PLAIN)
+        out.append("")
+        out.append(f"### {size.name}: saved queries, parse vs run (median s, ratio to plain load)")
+        out.append("")
+        out.append("| query | parse s | run s [min-max] | run / plain load | total s | total / plain load |")
+        out.append("|---|---:|---:|---:|---:|---:|")
+        for name in [key[len(QUERY_PREFIX) :] for key in size.samples if key.startswith(QUERY_PREFIX)]:
+            parse = size.median(PARSE_PREFIX + name)
+            runs = size.samples[RUN_PREFIX + name]
+            run = statistics.median(runs)
+            total = size.median(QUERY_PREFIX + name)
+            out.append(
+                f"| {name} | {_seconds(parse)} | "
+                f"{_seconds(run)} [{_seconds(min(runs))}-{_seconds(max(runs))}] | {_percent(run / plain)} | "
+                f"{_seconds(total)} | {_percent(total / plain)} |"
+            )
+    out.append("")
+    out.append("### Linear growth: µs per posting (and relative to the smallest ledger)")
+    out.append("")
+    out.append("| measurement | " + " | ".join(size.name for size in sizes) + " |")
+    out.append("|---|" + "---:|" * len(sizes))
+    base = sizes[0]
+    for name in (PLAIN, ALLOCATE, CLASSIFY, PLUGINS, FULL):
+        base_cost = base.median(name) / base.postings
+        cells = []
+        for size in sizes:
+            cost = size.median(name) / size.postings
+            cells.append(f"{cost * 1e6:.2f} (x{cost / base_cost:.2f})")
+        out.append(f"| {name} | " + " | ".join(cells) + " |")
+    out.append("")
+    return "\n".join(out)
+
+
+def to_json(sizes: Sequence[Size], repeat: int, env: dict[str, str]) -> dict[str, Any]:
+    result: dict[str, Any] = {"environment": env, "repeat": repeat, "sizes": []}
+    for size in sizes:
+        item = asdict(size)
+        plain = size.median(PLAIN)
+        item["summary"] = {
+            name: {
+                "median": statistics.median(values),
+                "min": min(values),
+                "max": max(values),
+                "ratio_to_plain": statistics.median(values) / plain,
+                "us_per_posting": statistics.median(values) / size.postings * 1e6,
+            }
+            for name, values in size.samples.items()
+        }
+        result["sizes"].append(item)
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--scale",
+        type=int,
+        nargs="+",
+        default=list(DEFAULT_SCALES),
+        help="ledger sizes (generator --scale); default: " + " ".join(map(str, DEFAULT_SCALES)),
+    )
+    parser.add_argument(
+        "--daily",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="daily metering (default; --no-daily for monthly)",
+    )
+    parser.add_argument("--months", default="2025-01:2026-10", help="START:END (default 2025-01:2026-10)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (default 3)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to generate the ledgers")
+    parser.add_argument("--json", type=Path, default=None, help="also write all samples as JSON here")
+    parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    start, _, end = args.months.partition(":")
+    end = end or start
+
+    def log(message: str) -> None:
+        if not args.quiet:
+            print(message, file=sys.stderr, flush=True)
+
+    disable_load_cache()
+    queries = package_queries()
+    env = environment()
+    sizes: list[Size] = []
+    for scale in sorted(args.scale):
+        size = Size(scale=scale, daily=args.daily, start=start, end=end, seed=args.seed)
+        main_path, plain_path = prepare(size, args.out)
+        log(f"{size.name}: generated {size.megabytes:.1f} MB in {size.directory}")
+        measure(size, main_path, plain_path, queries, args.repeat, log)
+        sizes.append(size)
+    print(report(sizes, args.repeat, env))
+    if args.json is not None:
+        args.json.write_text(json.dumps(to_json(sizes, args.repeat, env), indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
