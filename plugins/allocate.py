@@ -101,43 +101,54 @@ def _places(number: Decimal) -> int:
     return -exponent if isinstance(exponent, int) and exponent < 0 else 0
 
 
+ZERO = Decimal(0)
+
+
 @dataclass
 class _PoolMonth:
-    """A pool's net change in one month, per currency, with the finest precision seen."""
+    """A pool's net change in one month, per currency.
+
+    Decimal addition keeps the finest exponent of its operands (1.10 + 2.90 is
+    4.00, 10.005 - 10.005 is 0.000), so the total also carries the precision of
+    the pool's amounts that month.
+    """
 
     totals: dict[str, Decimal] = field(default_factory=dict)
-    places: dict[str, int] = field(default_factory=dict)
 
     def add(self, currency: str, number: Decimal) -> None:
-        self.totals[currency] = self.totals.get(currency, Decimal(0)) + number
-        self.places[currency] = max(self.places.get(currency, 0), _places(number))
+        self.totals[currency] = self.totals.get(currency, ZERO) + number
+
+    def places(self, currency: str) -> int:
+        return _places(self.totals[currency])
 
 
 @dataclass
 class _DriverLog:
     """Quantities posted under one driver account, by date and activity."""
 
-    # date -> activity key (lower case) -> unit -> quantity
-    by_date: dict[datetime.date, dict[str, dict[str, Decimal]]] = field(
-        default_factory=lambda: defaultdict(lambda: defaultdict(lambda: defaultdict(Decimal)))
-    )
+    # date -> (activity key in lower case, unit) -> quantity; key "" is the driver itself.
+    by_date: dict[datetime.date, dict[tuple[str, str], Decimal]] = field(default_factory=dict)
     # Activity key -> the sub-account name as written, for messages and metadata.
     names: dict[str, str] = field(default_factory=dict)
-    # (date, activity key) -> the transaction to point an error at: the first one
-    # that posted there, or the first that posted a negative quantity.
+    # (date, activity key) -> the first transaction that posted there, and the first
+    # that posted a negative quantity there: where an error about that date points.
     sources: dict[tuple[datetime.date, str], data.Transaction] = field(default_factory=dict)
+    negative_sources: dict[tuple[datetime.date, str], data.Transaction] = field(default_factory=dict)
     _dates: list[datetime.date] | None = None
 
-    def add(self, entry: data.Transaction, activity: str | None, unit: str, qty: Decimal) -> None:
-        key = "" if activity is None else activity.lower()
-        if activity is not None:
-            self.names.setdefault(key, activity)
-        self.by_date[entry.date][key][unit] += qty
-        if qty < 0 and (entry.date, "-" + key) not in self.sources:
-            self.sources[(entry.date, "-" + key)] = entry
-            self.sources[(entry.date, key)] = entry
-        self.sources.setdefault((entry.date, key), entry)
-        self._dates = None
+    def add(self, entry: data.Transaction, key: str, unit: str, qty: Decimal) -> None:
+        date = entry.date
+        day = self.by_date.get(date)
+        if day is None:
+            day = self.by_date[date] = {}
+            self._dates = None
+        slot = (key, unit)
+        day[slot] = day.get(slot, ZERO) + qty
+        place = (date, key)
+        if place not in self.sources:
+            self.sources[place] = entry
+        if qty < 0 and place not in self.negative_sources:
+            self.negative_sources[place] = entry
 
     @property
     def dates(self) -> list[datetime.date]:
@@ -155,20 +166,22 @@ class _DriverLog:
         return dates[start:end]
 
     def source(self, dates: list[datetime.date], key: str) -> data.Meta | None:
-        """The metadata of the latest transaction in `dates` that posted to `key`."""
-        for date in reversed(dates):
-            entry = self.sources.get((date, key))
-            if entry is not None:
-                return entry.meta
+        """The metadata of the latest transaction in `dates` that posted to `key`,
+        preferring one that posted a negative quantity."""
+        for sources in (self.negative_sources, self.sources):
+            for date in reversed(dates):
+                entry = sources.get((date, key))
+                if entry is not None:
+                    return entry.meta
         return None
 
     def quantities(self, dates: Iterable[datetime.date]) -> dict[str, dict[str, Decimal]]:
         """Activity key -> unit -> total quantity over the given dates."""
-        totals: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+        totals: dict[str, dict[str, Decimal]] = {}
         for date in dates:
-            for key, units in self.by_date[date].items():
-                for unit, qty in units.items():
-                    totals[key][unit] += qty
+            for (key, unit), qty in self.by_date[date].items():
+                per_unit = totals.setdefault(key, {})
+                per_unit[unit] = per_unit.get(unit, ZERO) + qty
         return totals
 
 
@@ -278,7 +291,7 @@ def _weights(
         return log.names.get(key, key)
 
     for key, per_unit in sorted(quantities.items()):
-        qty = per_unit.get(unit, Decimal(0))
+        qty = per_unit.get(unit, ZERO)
         if qty < 0:
             raise _Failure(
                 f"negative driver quantity {qty} {unit} for activity {name(key)} of {rule.driver} {where}",
@@ -292,7 +305,7 @@ def _weights(
     # In the order the rule lists its activities, which also breaks rounding ties.
     weights = []
     for key, target in rule.targets:
-        qty = quantities.get(key, {}).get(unit, Decimal(0))
+        qty = quantities.get(key, {}).get(unit, ZERO)
         if qty > 0:
             weights.append((name(key), target, qty))
     # Non-empty: a unit was found, so some activity has a positive quantity and a target.
@@ -311,7 +324,7 @@ def _allocation_entry(
     unit: str,
 ) -> data.Transaction:
     label = month_label(month)
-    total_qty = sum((qty for _, _, qty in weights), Decimal(0))
+    total_qty = sum((qty for _, _, qty in weights), ZERO)
     location = {
         "filename": rule.meta.get("filename", "<allocate>"),
         "lineno": rule.meta.get("lineno", 0),
@@ -321,7 +334,7 @@ def _allocation_entry(
         amount = pool_month.totals[currency]
         if amount == 0:
             continue
-        quantum = Decimal(1).scaleb(-pool_month.places[currency])
+        quantum = Decimal(1).scaleb(-pool_month.places(currency))
         parts = split_largest_remainder(amount, [qty for _, _, qty in weights], quantum)
         for (name, target, qty), part in zip(weights, parts, strict=True):
             if part == 0:
@@ -349,14 +362,21 @@ def _allocation_entry(
     )
 
 
-def _driver_keys(account: str, drivers: Iterable[str]) -> list[tuple[str, str | None]]:
-    """The (driver, activity) pairs a posting to `account` counts towards."""
-    keys: list[tuple[str, str | None]] = []
-    for driver in drivers:
+def _driver_keys(account: str, logs: dict[str, _DriverLog]) -> list[tuple[_DriverLog, str]]:
+    """The (driver log, activity key) pairs a posting to `account` counts towards.
+
+    Worked out once per account; the activity's name as written is recorded in
+    the log on the way. Key "" means the driver account itself.
+    """
+    keys: list[tuple[_DriverLog, str]] = []
+    for driver, log in logs.items():
         if account == driver:
-            keys.append((driver, None))
+            keys.append((log, ""))
         elif account.startswith(driver) and account[len(driver)] == ":":
-            keys.append((driver, account[len(driver) + 1 :].split(":", 1)[0]))
+            name = account[len(driver) + 1 :].split(":", 1)[0]
+            key = name.lower()
+            log.names.setdefault(key, name)
+            keys.append((log, key))
     return keys
 
 
@@ -396,7 +416,7 @@ def allocate(
     # One pass over the postings: the pools' monthly changes and the drivers' quantities.
     pool_months: dict[str, dict[Month, _PoolMonth]] = {pool: {} for pool in rules_by_pool}
     logs: dict[str, _DriverLog] = {driver: _DriverLog() for driver in drivers}
-    driver_keys_cache: dict[str, list[tuple[str, str | None]]] = {}
+    driver_keys_cache: dict[str, list[tuple[_DriverLog, str]]] = {}
     for entry in entries:
         if not isinstance(entry, data.Transaction):
             continue
@@ -411,9 +431,9 @@ def allocate(
                 pool_month.add(units.currency, units.number)
             keys = driver_keys_cache.get(account)
             if keys is None:
-                keys = driver_keys_cache[account] = _driver_keys(account, drivers)
-            for driver, activity in keys:
-                logs[driver].add(entry, activity, units.currency, units.number)
+                keys = driver_keys_cache[account] = _driver_keys(account, logs)
+            for log, key in keys:
+                log.add(entry, key, units.currency, units.number)
 
     order, cycles = _dependency_order(rules_by_pool)
     for pool in sorted(cycles):
