@@ -77,6 +77,14 @@ OPS = """\
 """
 
 
+# 90.00 of pool cost in January 2025, the amount the error tests expect to stay put.
+PAYROLL_90 = """
+2025-01-15 * "Payroll"
+  Expenses:Shared:Ops   90.00 USD
+  Assets:Bank
+"""
+
+
 def test_splits_a_month_by_driver_hours_with_audit_metadata():
     text, entries, errors, _ = load(
         OPS,
@@ -473,10 +481,8 @@ def test_activity_without_target_is_an_error_and_the_amount_stays():
 def test_negative_quantity_points_at_the_driver_posting():
     text, entries, errors, _ = load(
         OPS,
+        PAYROLL_90,
         """
-        2025-01-15 * "Payroll"
-          Expenses:Shared:Ops   90.00 USD
-          Assets:Bank
         2025-01-20 * "Timesheets"
           Equity:Stats:Hours:Ops:Serving    5 HOUR
           Equity:Stats:Offset              -5 HOUR
@@ -498,10 +504,8 @@ def test_negative_quantity_points_at_the_driver_posting():
 def test_quantities_adding_up_to_zero_are_an_error():
     text, entries, errors, _ = load(
         OPS,
+        PAYROLL_90,
         """
-        2025-01-15 * "Payroll"
-          Expenses:Shared:Ops   90.00 USD
-          Assets:Bank
         2025-01-20 * "Timesheets"
           Equity:Stats:Hours:Ops:Serving    5 HOUR
           Equity:Stats:Offset              -5 HOUR
@@ -542,10 +546,8 @@ def test_quantities_on_the_driver_account_itself_are_an_error():
 def test_mixed_driver_units_are_an_error():
     text, entries, errors, _ = load(
         OPS,
+        PAYROLL_90,
         """
-        2025-01-15 * "Payroll"
-          Expenses:Shared:Ops   90.00 USD
-          Assets:Bank
         2025-01-20 * "Timesheets"
           Equity:Stats:Hours:Ops:Serving    5 HOUR
           Equity:Stats:Hours:Ops:Training   1 DAY
