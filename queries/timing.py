@@ -7,8 +7,8 @@ For each ``query`` directive of the ledger: ``parse`` is the best of N calls of
 of ``beanquery.query.run_query`` (parse, compile, execute, fetch) on the loaded
 entries; ``run`` is their difference. Prints a Markdown table (seconds).
 ``--dump FILE`` also writes every query's full output (column names and the
-repr of every row) so that two versions of the queries can be compared
-exactly.
+repr of every row, queries in name order) so that two versions of the
+queries can be compared exactly with ``diff``.
 """
 
 from __future__ import annotations
@@ -42,7 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     entries, errors, options = loader.load_file(opts.ledger)
     if errors:
         raise SystemExit(f"{opts.ledger}: {len(errors)} errors")
-    queries = [e for e in entries if isinstance(e, data.Query)]
+    # by name: the order of same-date directives follows line numbers, which an
+    # edit of the query files changes, and the dumps must line up for `diff`
+    queries = sorted((e for e in entries if isinstance(e, data.Query)), key=lambda e: e.name)
     dump: list[str] = []
     print("| query | parse (s) | run (s) | parse + run (s) |")
     print("|---|---:|---:|---:|")
