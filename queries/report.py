@@ -10,9 +10,9 @@ Usage::
     lab-report --format table|csv|markdown|json --output FILE
 
 LEDGER defaults to ``ledger/main.beancount``. Exit status: 0 on success, 1 if
-the ledger has errors (printed as ``file:line: message`` on stderr) or a query
-fails, 2 for a usage error (unknown query name, bad period). Also runnable as
-``python -m queries``.
+the ledger has errors (printed as ``file:line: message`` on stderr), a query
+fails or the output file cannot be written, 2 for a usage error (unknown query
+name, bad period). Also runnable as ``python -m queries``.
 """
 
 from __future__ import annotations
@@ -115,8 +115,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     text = render(frame, args.format)
     if args.output:
-        with open(args.output, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
+        try:
+            with open(args.output, "w", encoding="utf-8", newline="") as out:
+                out.write(text)
+        except OSError as exc:
+            _error(f"cannot write {args.output}: {exc.strerror}")
+            return 1
     else:
         sys.stdout.write(text)
     return 0

@@ -206,6 +206,13 @@ def test_missing_ledger_exits_1(capsys: pytest.CaptureFixture[str], tmp_path: Pa
     assert status == 1 and "nope.beancount:0: ledger file not found" in err
 
 
+def test_unwritable_output_exits_1(capsys: pytest.CaptureFixture[str], books: Path, tmp_path: Path) -> None:
+    target = tmp_path / "no-such-dir" / "report.csv"
+    assert main([str(books), "--format", "csv", "--output", str(target)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == f"lab-report: cannot write {target}: No such file or directory"
+
+
 def test_python_m_queries_subprocess(books: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "queries", str(books), "--format", "csv", "--query", "gross-margin-total"],
