@@ -212,6 +212,25 @@ const TITLES = {
   pools: "Where the shared pools went: pool → activity → cost class (step-down pools in grey)",
 };
 
+/** Half-width panel: million tokens per month, stacked by one dimension (tier or model). */
+function tokensPanel(title: string, query: string, dimension: string) {
+  return {
+    title,
+    width: "50%",
+    height: "340px",
+    kind: "echarts" as const,
+    spec: async ({ ledger }: { ledger: Ledger }) => {
+      const t = await runSaved(ledger, query);
+      const axis = months(ledger);
+      const key = col(t, query, dimension);
+      const mtok = col(t, query, "million_tokens", "mtok", "tokens");
+      return stackedBars(title, axis, pivot(ledger, t, (r) => leafName(r[key]), mtok, axis), fmtNumber, {
+        axisUnit: fmtCompact,
+      });
+    },
+  };
+}
+
 export default defineConfig({
   dashboards: [
     {
@@ -308,36 +327,8 @@ export default defineConfig({
             return record(TITLES.costStack, spec);
           },
         },
-        {
-          title: TITLES.tiers,
-          width: "50%",
-          height: "340px",
-          kind: "echarts",
-          spec: async ({ ledger }) => {
-            const t = await runSaved(ledger, Q.byTier);
-            const axis = months(ledger);
-            const tier = col(t, Q.byTier, "tier");
-            const mtok = col(t, Q.byTier, "million_tokens", "mtok", "tokens");
-            return stackedBars(TITLES.tiers, axis, pivot(ledger, t, (r) => leafName(r[tier]), mtok, axis), fmtNumber, {
-              axisUnit: fmtCompact,
-            });
-          },
-        },
-        {
-          title: TITLES.models,
-          width: "50%",
-          height: "340px",
-          kind: "echarts",
-          spec: async ({ ledger }) => {
-            const t = await runSaved(ledger, Q.byModel);
-            const axis = months(ledger);
-            const model = col(t, Q.byModel, "model");
-            const mtok = col(t, Q.byModel, "million_tokens", "mtok", "tokens");
-            return stackedBars(TITLES.models, axis, pivot(ledger, t, (r) => leafName(r[model]), mtok, axis), fmtNumber, {
-              axisUnit: fmtCompact,
-            });
-          },
-        },
+        tokensPanel(TITLES.tiers, Q.byTier, "tier"),
+        tokensPanel(TITLES.models, Q.byModel, "model"),
         {
           title: TITLES.gpuh,
           width: "100%",
