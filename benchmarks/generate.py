@@ -906,7 +906,7 @@ def revenue_book(months: list[Month], plans: list[MonthPlan], seed: int, daily: 
         "; later. Subscriptions are settled by the card processor (its fees are billed\n"
         "; separately, see opex.beancount) and enterprise seats are invoiced on the 1st,\n"
         "; net 30. Subscription and enterprise revenue are booked to the tier account\n"
-        "; (Income:Subscription, Income:Enterprise); plugins.allocate attributes them\n"
+        "; (Income:Subscription, Income:Enterprise); ailab_books.plugins.allocate attributes them\n"
         "; to models by the tier's tokens served (allocation.beancount).\n"
     )
     for m, plan in zip(months, plans, strict=True):
@@ -1107,7 +1107,7 @@ def compute_book(
         "; Compute: GPU cluster leases, colocation, network, power, storage and\n"
         "; datacentre operations vendors.\n"
         ";\n"
-        "; Pools (split by plugins.allocate, see allocation.beancount):\n"
+        "; Pools (split by ailab_books.plugins.allocate, see allocation.beancount):\n"
         ";   Expenses:Shared:GPUCluster      leases, colocation, backbone network\n"
         ";                                   (and depreciation, capex.beancount)\n"
         ";   Expenses:Shared:Power           electricity for the whole fleet\n"
@@ -1193,7 +1193,7 @@ def capex_book(months: list[Month], seed: int, scale: int) -> Book:
         "; service. Each month's charge is cost / 60 rounded to the cent; the 60th\n"
         "; month takes the rounding remainder so the asset depreciates exactly to zero.\n"
         "; The charge is credited to the contra-asset Assets:Fixed:GPU:Depreciation\n"
-        "; and debited to the pool Expenses:Shared:GPUCluster, which plugins.allocate\n"
+        "; and debited to the pool Expenses:Shared:GPUCluster, which ailab_books.plugins.allocate\n"
         "; splits with the leases by GPU-hours per workload (allocation.beancount).\n"
         "; A shorter useful life (4 years, as some neoclouds use) raises the cost of\n"
         "; every GPU-hour: change the 60 in benchmarks/generate.py to see it.\n"
@@ -1464,7 +1464,7 @@ def accounts_text(months: list[Month]) -> str:
     section("Equity", [OPENING, "Equity:Capital:SeriesC", "Equity:Capital:SeriesD"])
     section(
         "Revenue by tier and model (subscription and enterprise are booked to the tier and "
-        "attributed to models by plugins.allocate)",
+        "attributed to models by ailab_books.plugins.allocate)",
         [f"Income:API:{m}" for m in MODELS]
         + ["Income:Subscription"]
         + [f"Income:Subscription:{m}" for m in MODELS]
@@ -1579,7 +1579,7 @@ def allocation_text(months: list[Month]) -> str:
         ("evals", "Expenses:RnD:Evals:Power"),
     ]
     out = [
-        "; Allocation rules, read by plugins.allocate (docs/conventions.md).",
+        "; Allocation rules, read by ailab_books.plugins.allocate (docs/conventions.md).",
         ";",
         "; Each rule splits one pool account's net change per month across the",
         "; activities of a driver (the driver's direct sub-accounts), in proportion to",
@@ -1703,10 +1703,10 @@ def main_text(title: str, includes: Sequence[str]) -> str:
         f'option "title" "{title}"',
         'option "operating_currency" "USD"',
         "",
-        "; plugins.allocate splits the shared pools (allocation.beancount); it must run",
-        "; before plugins.classify so that the entries it generates get cost-class tags.",
-        'plugin "plugins.allocate"',
-        'plugin "plugins.classify"',
+        "; ailab_books.plugins.allocate splits the shared pools (allocation.beancount); it must run",
+        "; before ailab_books.plugins.classify so that the entries it generates get cost-class tags.",
+        'plugin "ailab_books.plugins.allocate"',
+        'plugin "ailab_books.plugins.classify"',
         "",
     ]
     lines += [f'include "{name}.beancount"' for name in SUBJECT_FILES]

@@ -9,8 +9,8 @@ so that every load really parses the files:
    ``main.beancount`` without its ``plugin`` lines (beancount's own built-in
    plugins - documents, pad, balance - still run: that is what "beancount's own
    load" costs);
-2. **the two plugins in isolation**: ``plugins.allocate.allocate`` on the
-   entries of the plain load, then ``plugins.classify.classify`` on allocate's
+2. **the two plugins in isolation**: ``ailab_books.plugins.allocate.allocate`` on the
+   entries of the plain load, then ``ailab_books.plugins.classify.classify`` on allocate's
    output (what classify sees in the real pipeline);
 3. **full load**: ``loader.load_file`` on ``main.beancount`` with both plugins;
 4. **every saved query** (``queries/*.beancount``): connect + parse + compile +
@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import importlib.util
 import json
 import os
 import platform
@@ -51,19 +50,18 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import beanquery
+import beanquery.parser
+from beancount import loader
+from beancount.core import data
+
+from ailab_books.benchmarks import generate
+from ailab_books.plugins.allocate import allocate
+from ailab_books.plugins.classify import classify
+from ailab_books.queries.runner import SavedQuery, package_queries
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-if str(ROOT) not in sys.path:  # plugins/ and queries/ when run as a script
-    sys.path.insert(0, str(ROOT))
-
-import beanquery  # noqa: E402
-import beanquery.parser  # noqa: E402
-from beancount import loader  # noqa: E402
-from beancount.core import data  # noqa: E402
-
-from plugins.allocate import allocate  # noqa: E402
-from plugins.classify import classify  # noqa: E402
-from queries.runner import SavedQuery, package_queries  # noqa: E402
 
 DEFAULT_OUT = HERE / "out"
 DEFAULT_SCALES = (1, 10)
@@ -80,15 +78,8 @@ RUN_PREFIX = "query run: "  # connect + compile + execute + fetchall
 
 
 def _load_generator() -> ModuleType:
-    """Import benchmarks/generate.py (benchmarks/ is not a package)."""
-    if "_bench_generate" in sys.modules:
-        return sys.modules["_bench_generate"]
-    spec = importlib.util.spec_from_file_location("_bench_generate", HERE / "generate.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    """The synthetic-ledger generator (``ailab_books.benchmarks.generate``)."""
+    return generate
 
 
 def disable_load_cache() -> None:

@@ -367,7 +367,7 @@ export default defineConfig({
             // Step-down: a target that is itself a pool continues as that pool's node.
             const pools = new Set(rows.map((r) => String(r[pool])));
             const poolNode = (account: string) => `pool ${account.replace(/^Expenses:Shared:/, "")}`;
-            // The cost class is the one plugins.classify resolved and wrote on the
+            // The cost class is the one ailab_books.plugins.classify resolved and wrote on the
             // target's `open` directive as cost-class metadata.
             const classNode = (account: string) =>
               `class ${String(ledger.accounts[account]?.meta?.["cost-class"] ?? account.split(":").slice(0, 2).join(":"))}`;

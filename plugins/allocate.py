@@ -9,7 +9,7 @@ last day that empties the pool into the targets.
 
 Before (what finance writes)::
 
-    plugin "plugins.allocate"
+    plugin "ailab_books.plugins.allocate"
 
     2025-01-01 custom "allocate" Expenses:Shared:Ops Equity:Stats:Hours:Ops
       serving:  Expenses:COGS:Inference:Ops
@@ -72,8 +72,8 @@ from typing import NamedTuple
 from beancount.core import data
 from beancount.core.amount import Amount
 
-from plugins.rounding import split_largest_remainder
-from plugins.rules import BASIS_LATEST, AllocationRule, parse_rules
+from ailab_books.plugins.rounding import split_largest_remainder
+from ailab_books.plugins.rules import BASIS_LATEST, AllocationRule, parse_rules
 
 __plugins__ = ("allocate",)
 
@@ -501,7 +501,7 @@ def main(argv: list[str] | None = None) -> int:
     """Print the allocation transactions a ledger generates, as beancount text.
 
     The plugin derives them at every load; this shows auditors exactly what the
-    books contain: `python -m plugins.allocate ledger/main.beancount`.
+    books contain: `python -m ailab_books.plugins.allocate ledger/main.beancount`.
     """
     import argparse
     import sys
@@ -509,7 +509,7 @@ def main(argv: list[str] | None = None) -> int:
     from beancount import loader
     from beancount.parser import printer
 
-    parser = argparse.ArgumentParser(prog="python -m plugins.allocate", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m ailab_books.plugins.allocate", description=main.__doc__)
     parser.add_argument("ledger", help="the beancount file to load")
     parser.add_argument("--pool", help="only the allocations of this pool account")
     args = parser.parse_args(argv)

@@ -1,9 +1,9 @@
-"""``python -m queries``: the same as the ``lab-report`` command."""
+"""``python -m ailab_books.queries``: the same as the ``lab-report`` command."""
 
 from __future__ import annotations
 
 import sys
 
-from queries.report import main
+from ailab_books.queries.report import main
 
 sys.exit(main())

@@ -26,8 +26,8 @@ from decimal import Decimal
 
 import pandas as pd
 
-from plugins.rounding import split_largest_remainder
-from queries.runner import Ledger, run_saved
+from ailab_books.plugins.rounding import split_largest_remainder
+from ailab_books.queries.runner import Ledger, run_saved
 
 CENT = Decimal("0.01")
 PER_MTOK_PLACES = 6
@@ -86,7 +86,7 @@ class Window:
 def spread(amount: Decimal, weights: Sequence[Decimal], quantum: Decimal = CENT) -> list[Decimal]:
     """Split ``amount`` in proportion to ``weights``, rounded to ``quantum`` by the
     largest-remainder method: the parts add up to ``amount`` exactly. The same rule
-    as the allocation plugin's (``plugins.rounding``).
+    as the allocation plugin's (``ailab_books.plugins.rounding``).
 
     >>> spread(Decimal("100.00"), [Decimal(1), Decimal(1), Decimal(1)])
     [Decimal('33.34'), Decimal('33.33'), Decimal('33.33')]

@@ -12,7 +12,7 @@ Usage::
 LEDGER defaults to ``ledger/main.beancount``. Exit status: 0 on success, 1 if
 the ledger has errors (printed as ``file:line: message`` on stderr), a query
 fails or the output file cannot be written, 2 for a usage error (unknown query
-name, bad period). Also runnable as ``python -m queries``.
+name, bad period). Also runnable as ``python -m ailab_books.queries``.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from queries.economics import BadPeriod, Window, by_segment, filter_months, parse_period, summary
-from queries.render import FORMATS, render
-from queries.runner import Ledger, LedgerErrors, QueryFailed, UnknownQuery, load_ledger, run_saved
+from ailab_books.queries.economics import BadPeriod, Window, by_segment, filter_months, parse_period, summary
+from ailab_books.queries.render import FORMATS, render
+from ailab_books.queries.runner import Ledger, LedgerErrors, QueryFailed, UnknownQuery, load_ledger, run_saved
 
 DEFAULT_LEDGER = "ledger/main.beancount"
 

@@ -1,6 +1,6 @@
 """Time every saved query of a ledger: parse cost and parse + run cost.
 
-    python -m queries.timing [LEDGER] [--repeat N] [--dump FILE]
+    python -m ailab_books.queries.timing [LEDGER] [--repeat N] [--dump FILE]
 
 For each ``query`` directive of the ledger: ``parse`` is the best of N calls of
 ``beanquery.parser.parse`` on its text; ``parse + run`` is the best of N calls

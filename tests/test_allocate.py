@@ -1,4 +1,4 @@
-"""Tests for plugins.allocate: behaviour, hand-computed cases and every error path.
+"""Tests for ailab_books.plugins.allocate: behaviour, hand-computed cases and every error path.
 
 Each ledger is written in the test. Expected amounts are worked out by hand in
 the comments next to them; error tests check the message and the line the
@@ -16,10 +16,10 @@ from beancount import loader
 from beancount.core import data, realization
 from beancount.parser import parser, printer
 
-from plugins import allocate as allocate_module
+from ailab_books.plugins import allocate as allocate_module
 
 HEADER = """\
-plugin "plugins.allocate"
+plugin "ailab_books.plugins.allocate"
 2025-01-01 open Assets:Bank
 2025-01-01 open Equity:Stats:Offset
 """
@@ -424,7 +424,7 @@ def test_step_down_in_dependency_order_with_deeper_driver_sub_accounts():
 
 def test_input_entries_are_not_mutated():
     entries, errors, options_map = loader.load_string(
-        HEADER.replace('plugin "plugins.allocate"\n', "") + STEP_DOWN
+        HEADER.replace('plugin "ailab_books.plugins.allocate"\n', "") + STEP_DOWN
     )
     assert errors == []
     before = copy.deepcopy(entries)

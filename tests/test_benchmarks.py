@@ -7,26 +7,20 @@ which depend on the machine and its load.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-from queries.runner import package_queries
+from ailab_books.benchmarks import run as bench_run
+from ailab_books.queries.runner import package_queries
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def _load_run() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("_bench_run", ROOT / "benchmarks" / "run.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return bench_run
 
 
 def test_run_reports_every_row(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

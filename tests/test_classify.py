@@ -1,7 +1,7 @@
-"""Tests for plugins.classify.
+"""Tests for ailab_books.plugins.classify.
 
 Ledgers are written inline and loaded with `beancount.loader.load_string`, which
-runs the `plugin "plugins.classify"` line like bean-check does. Each ledger
+runs the `plugin "ailab_books.plugins.classify"` line like bean-check does. Each ledger
 starts on the line after its opening quotes, so line 1 is the `plugin` line;
 expected line numbers are written out by hand next to each ledger.
 """
@@ -19,8 +19,8 @@ from beancount.parser import printer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from plugins import classify as classify_mod
-from plugins.classify import CLASSES, ClassifyError, classify
+from ailab_books.plugins import classify as classify_mod
+from ailab_books.plugins.classify import CLASSES, ClassifyError, classify
 
 
 def load(text: str) -> tuple[list, list, dict]:
@@ -40,7 +40,7 @@ def opens(entries: list) -> dict[str, data.Open]:
 
 
 ALL_CLASSES = """\
-    plugin "plugins.classify"
+    plugin "ailab_books.plugins.classify"
 
     2026-01-01 open Assets:Bank
     2026-01-01 open Expenses:COGS:RevenueShare:API:Orion
@@ -99,7 +99,7 @@ def test_tags_added_per_class() -> None:
 def test_existing_tags_kept() -> None:
     entries, errors, _ = load(
         """\
-        plugin "plugins.classify"
+        plugin "ailab_books.plugins.classify"
 
         2026-01-01 open Assets:Bank
         2026-01-01 open Expenses:RnD:Data
@@ -131,7 +131,7 @@ def test_tags_printed_so_fava_sees_them() -> None:
 def test_metadata_overrides_tree_and_is_inherited() -> None:
     entries, errors, _ = load(
         """\
-        plugin "plugins.classify"
+        plugin "ailab_books.plugins.classify"
 
         2026-01-01 open Assets:Bank
         2026-01-01 open Expenses:SGA:Events
@@ -188,7 +188,7 @@ def test_open_entries_get_cost_class_metadata() -> None:
 def test_bad_metadata_class_is_an_error_at_the_open() -> None:
     entries, errors, _ = load(
         """\
-        plugin "plugins.classify"
+        plugin "ailab_books.plugins.classify"
 
         2026-01-01 open Assets:Bank
         2026-01-01 open Expenses:RnD:Data
@@ -223,7 +223,7 @@ def test_bad_metadata_class_is_an_error_at_the_open() -> None:
 def test_metadata_on_non_expense_account_is_an_error() -> None:
     _, errors, _ = load(
         """\
-        plugin "plugins.classify"
+        plugin "ailab_books.plugins.classify"
 
         2026-01-01 open Assets:Bank
           cost-class: "shared"
@@ -235,7 +235,7 @@ def test_metadata_on_non_expense_account_is_an_error() -> None:
 
 
 UNCLASSIFIED = """\
-    plugin "plugins.classify"
+    plugin "ailab_books.plugins.classify"
 
     2026-01-01 open Assets:Bank
     2026-01-01 open Expenses:COGS:Storage:API:Orion
@@ -278,7 +278,7 @@ def test_unclassified_account_with_postings_is_an_error_at_its_open() -> None:
 def test_unused_unclassified_account_is_not_an_error() -> None:
     _, errors, _ = load(
         """\
-        plugin "plugins.classify"
+        plugin "ailab_books.plugins.classify"
 
         2026-01-01 open Expenses:Misc
         2026-01-01 open Expenses:Travel
@@ -290,7 +290,7 @@ def test_unused_unclassified_account_is_not_an_error() -> None:
 def test_unclassified_account_without_open_points_at_first_transaction() -> None:
     _, errors, _ = load(
         """\
-        plugin "plugins.classify"
+        plugin "ailab_books.plugins.classify"
 
         2026-01-01 open Assets:Bank
 
@@ -324,7 +324,7 @@ def test_bean_check_prints_file_and_line() -> None:
 def test_config_adds_and_overrides_roots() -> None:
     entries, errors, _ = load(
         """\
-        plugin "plugins.classify" "Expenses:Travel=sga, Expenses:RnD:Demos=sga
+        plugin "ailab_books.plugins.classify" "Expenses:Travel=sga, Expenses:RnD:Demos=sga
                                    Expenses:COGS:Research=training"
 
         2026-01-01 open Assets:Bank
@@ -357,7 +357,7 @@ def test_config_adds_and_overrides_roots() -> None:
 def test_bad_config_items_are_errors_and_skipped() -> None:
     entries, errors, _ = load(
         """\
-        plugin "plugins.classify" "Expenses:Travel=sga Expenses:Food Expenses:Cloud=cheap Assets:Cash=sga expenses:x=sga"
+        plugin "ailab_books.plugins.classify" "Expenses:Travel=sga Expenses:Food Expenses:Cloud=cheap Assets:Cash=sga expenses:x=sga"
 
         2026-01-01 open Assets:Bank
         2026-01-01 open Expenses:Travel
@@ -368,15 +368,15 @@ def test_bad_config_items_are_errors_and_skipped() -> None:
         """  # noqa: E501
     )
     assert [(e.source["filename"], e.source["lineno"], e.entry) for e in errors] == [
-        ("<plugins.classify>", 0, None)
+        ("<ailab_books.plugins.classify>", 0, None)
     ] * 4
     assert [e.message for e in errors] == [
-        "Bad plugins.classify config item 'Expenses:Food': expected 'Account=class'",
-        "Bad plugins.classify config item 'Expenses:Cloud=cheap': unknown cost class 'cheap' "
+        "Bad ailab_books.plugins.classify config item 'Expenses:Food': expected 'Account=class'",
+        "Bad ailab_books.plugins.classify config item 'Expenses:Cloud=cheap': unknown cost class 'cheap' "
         "(expected one of: inference, training, sga, shared)",
-        "Bad plugins.classify config item 'Assets:Cash=sga': "
+        "Bad ailab_books.plugins.classify config item 'Assets:Cash=sga': "
         "'Assets:Cash' is not an expense account (not under Expenses)",
-        "Bad plugins.classify config item 'expenses:x=sga': invalid account name 'expenses:x'",
+        "Bad ailab_books.plugins.classify config item 'expenses:x=sga': invalid account name 'expenses:x'",
     ]
     # The good item still applies.
     assert txns(entries)[0].tags == frozenset({"sga"})
@@ -392,7 +392,7 @@ def test_renamed_expenses_root() -> None:
     entries, errors, _ = load(
         """\
         option "name_expenses" "Costs"
-        plugin "plugins.classify" "Costs:Travel=sga"
+        plugin "ailab_books.plugins.classify" "Costs:Travel=sga"
 
         2026-01-01 open Assets:Bank
         2026-01-01 open Costs:RnD:Data
@@ -413,7 +413,7 @@ def test_renamed_expenses_root() -> None:
 
 def _unplugged(text: str) -> tuple[list, dict]:
     """Load a ledger with the plugin line removed, to call the plugin by hand."""
-    source = textwrap.dedent(text).replace('plugin "plugins.classify"', "")
+    source = textwrap.dedent(text).replace('plugin "ailab_books.plugins.classify"', "")
     entries, errors, options_map = loader.load_string(source)
     assert errors == []
     return entries, options_map
@@ -469,7 +469,9 @@ def test_generated_entries_without_meta_or_tags() -> None:
     new_entries, errors = classify([open_entry, txn], {})
     assert new_entries[0].meta == {"cost-class": "shared"}
     assert new_entries[1].tags == frozenset({"shared"})
-    assert [(e.source["filename"], e.source["lineno"]) for e in errors] == [("<plugins.classify>", 0)]
+    assert [(e.source["filename"], e.source["lineno"]) for e in errors] == [
+        ("<ailab_books.plugins.classify>", 0)
+    ]
 
 
 def test_module_shape() -> None:

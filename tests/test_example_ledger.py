@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import collections
 import datetime
-import importlib.util
 import re
-import sys
 from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
@@ -21,6 +19,8 @@ import pytest
 from beancount import loader
 from beancount.core import data
 
+from ailab_books.benchmarks import generate
+
 ROOT = Path(__file__).resolve().parents[1]
 LEDGER = ROOT / "ledger"
 MAIN = LEDGER / "main.beancount"
@@ -28,15 +28,7 @@ TIER_POOLS = ("Income:Subscription", "Income:Enterprise")
 
 
 def _load_generator() -> ModuleType:
-    name = "ailab_benchmarks_generate"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / "generate.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
+    return generate
 
 
 def _without_plugins(main: Path, out_dir: Path) -> Path:
@@ -95,7 +87,7 @@ def test_main_runs_allocate_before_classify():
         for line in MAIN.read_text(encoding="utf-8").splitlines()
         if line.startswith("plugin ")
     ]
-    assert plugins == ["plugins.allocate", "plugins.classify"]
+    assert plugins == ["ailab_books.plugins.allocate", "ailab_books.plugins.classify"]
 
 
 def test_generator_is_deterministic(tmp_path):

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from queries.economics import UNATTRIBUTED, Window, segment_figures, spread, summary
-from queries.runner import Ledger, load_ledger, package_queries, run_saved
+from ailab_books.queries.economics import UNATTRIBUTED, Window, segment_figures, spread, summary
+from ailab_books.queries.runner import Ledger, load_ledger, package_queries, run_saved
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES_GLOB = ROOT / "queries" / "*.beancount"
@@ -581,7 +581,7 @@ def test_spread_is_exact() -> None:
 
 
 def test_window_filters_summary(ledger: Ledger) -> None:
-    from queries.economics import Month
+    from ailab_books.queries.economics import Month
 
     frame = summary(ledger, Window(Month(2025, 3), Month(2025, 3)))
     assert list(frame["month"]) == ["2025-03", "Total"]

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from test_queries import write_books
 
-from queries.report import main
+from ailab_books.queries.report import main
 
 ROOT = Path(__file__).resolve().parent.parent
 D = Decimal

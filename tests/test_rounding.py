@@ -11,7 +11,7 @@ from beancount.core import data
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from plugins.rounding import split_largest_remainder
+from ailab_books.plugins.rounding import split_largest_remainder
 
 CENT = Decimal("0.01")
 
@@ -79,7 +79,7 @@ def test_the_plugin_empties_random_pools_to_the_cent(months):
     """Random monthly costs and hours through the plugin: the pool ends each month at zero
     and the targets receive exactly what the pool held."""
     lines = [
-        'plugin "plugins.allocate"',
+        'plugin "ailab_books.plugins.allocate"',
         "2024-01-01 open Assets:Bank",
         "2024-01-01 open Equity:Stats:Offset",
         "2024-01-01 open Expenses:Shared:Pool",
