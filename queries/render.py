@@ -11,7 +11,7 @@ JSON numbers, NULL as ``null``. Read it back with ``decimal.Decimal(value)``.
 Example::
 
     >>> frame = pd.DataFrame({"month": ["2025-01"], "revenue": [Decimal("5.00")]})
-    >>> print(render(frame, "table"))
+    >>> print(render(frame, "table"), end="")
     month    revenue
     -------  -------
     2025-01     5.00
