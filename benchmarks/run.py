@@ -47,7 +47,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import beanquery
@@ -75,11 +74,6 @@ FULL_MINUS_PLAIN = "full load - plain load"
 QUERY_PREFIX = "query: "  # parse + compile + run + fetch
 PARSE_PREFIX = "query parse: "  # BQL text to AST (beanquery's TatSu parser)
 RUN_PREFIX = "query run: "  # connect + compile + execute + fetchall
-
-
-def _load_generator() -> ModuleType:
-    """The synthetic-ledger generator (``ailab_books.benchmarks.generate``)."""
-    return generate
 
 
 def disable_load_cache() -> None:
@@ -131,8 +125,7 @@ def prepare(size: Size, out_root: Path) -> tuple[Path, Path]:
     size.name = size_name(size.scale, size.daily, size.start, size.end, size.seed)
     directory = out_root / size.name
     size.directory = str(directory)
-    generator = _load_generator()
-    paths = generator.write_ledger(
+    paths = generate.write_ledger(
         directory,
         start=size.start,
         end=size.end,
