@@ -102,10 +102,10 @@ def write_ledger(
     includes: Sequence[str] | None = None,
     structure_dir: Path = EXAMPLE_LEDGER,
 ) -> list[Path]:
-    """Write the ledger files into `out_dir` (created if needed); return their paths."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
+    """Write the ledger files into `out_dir` (created if needed); return their paths.
+
+    Nothing is written (and no directory created) if generating fails.
+    """
     files = generate(
         start=start,
         end=end,
@@ -115,6 +115,9 @@ def write_ledger(
         includes=includes,
         structure_dir=structure_dir,
     )
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
     for name, text in files.items():
         path = out_dir / name
         path.write_text(text, encoding="utf-8", newline="\n")

@@ -49,7 +49,7 @@ class Structure:
 
     directory: Path
     texts: dict[str, str]  # file name -> text, in STRUCTURE_FILES order
-    currencies: dict[str, frozenset[str] | None]  # opened account -> its currencies (None: any)
+    opens: dict[str, data.Open]  # opened account -> its open directive (with filename and line)
     first_date: datetime.date
 
 
@@ -73,12 +73,8 @@ def read_structure(directory: Path = EXAMPLE_LEDGER) -> Structure:
         entries.extend(parsed)
     if not entries:
         raise StructureError(f"{directory}: {' and '.join(STRUCTURE_FILES)} hold no directives")
-    currencies = {
-        entry.account: frozenset(entry.currencies) if entry.currencies else None
-        for entry in entries
-        if isinstance(entry, data.Open)
-    }
-    return Structure(directory, texts, currencies, min(entry.date for entry in entries))
+    opens = {entry.account: entry for entry in entries if isinstance(entry, data.Open)}
+    return Structure(directory, texts, opens, min(entry.date for entry in entries))
 
 
 def texts_for(structure: Structure, first_day: datetime.date) -> dict[str, str]:
@@ -97,24 +93,26 @@ def texts_for(structure: Structure, first_day: datetime.date) -> dict[str, str]:
 
 
 def check_postings(structure: Structure, postings: Iterable[tuple[str, str]]) -> None:
-    """Raise :class:`StructureError` unless the structure opens every (account, currency) posted."""
-    unopened: set[str] = set()
-    wrong_currency: set[tuple[str, str]] = set()
-    for account, currency in set(postings):
-        if account not in structure.currencies:
-            unopened.add(account)
-            continue
-        allowed = structure.currencies[account]
-        if allowed is not None and currency not in allowed:
-            wrong_currency.add((account, currency))
-    problems = [f"  {account}: not opened" for account in sorted(unopened)]
-    for account, currency in sorted(wrong_currency):
-        opened_for = ", ".join(sorted(structure.currencies[account] or ()))
-        problems.append(f"  {account}: posted in {currency}, opened for {opened_for}")
+    """Raise :class:`StructureError` unless the structure opens every (account, currency) posted.
+
+    The message has one line per problem: an account that is not opened points
+    at the accounts file, a currency the account is not opened for at its
+    ``open`` line.
+    """
+    accounts_file = structure.directory / STRUCTURE_FILES[0]
+    problems: list[str] = []
+    for account, currency in sorted(set(postings)):
+        entry = structure.opens.get(account)
+        if entry is None:
+            problems.append(f"{accounts_file}: {account} is not opened; the generator posts {currency} to it")
+        elif entry.currencies and currency not in entry.currencies:
+            problems.append(
+                f"{entry.meta['filename']}:{entry.meta['lineno']}: {account} is opened for "
+                f"{', '.join(entry.currencies)}; the generator posts {currency} to it"
+            )
     if problems:
-        source = structure.directory / STRUCTURE_FILES[0]
         raise StructureError(
-            f"{source}: the generator posts to accounts this chart of accounts does not allow:\n"
+            "the books' structure does not fit the generated ledger (nothing written):\n"
             + "\n".join(problems)
         )
 
