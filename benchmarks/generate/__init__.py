@@ -35,11 +35,11 @@ the seed, the subject and the month. Money is ``Decimal`` throughout, in
 cents; quantities are integers.
 
 The example books in ``ledger/`` were first written by this generator with its
-defaults (scale 1, monthly, 2025-01..2026-10, seed 7), which still write them
-(main.beancount's title and extra includes are the example's only with those
-arguments); from then on they are books kept by hand, and nothing checks that
-their transactions still match the generator's. Only their structure is
-shared, as above.
+defaults (scale 1, monthly, 2025-01..2026-10, seed 7; only with those arguments
+does main.beancount get the example's title and extra includes,
+``lab.EXAMPLE_EXTRA_INCLUDES``). From then on they are books kept by hand:
+nothing compares their transactions with the generator's. What the two share
+is the structure, as above, and ``tests/test_generate.py`` checks it.
 
 Usage::
 

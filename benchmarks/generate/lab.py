@@ -44,11 +44,11 @@ SERVING_STAFF = "Expenses:Shared:Serving:Staff"
 
 EXAMPLE_TITLE = "Orion Labs — example books"
 
-#: Extra includes written into the example's main.beancount (the generator's
+#: Extra includes of main.beancount with the example's arguments (the
 #: defaults), after the ledger's own files: the saved queries and the Fava
-#: dashboard config, as in ledger/main.beancount. An include glob that matches
-#: no file is a bean-check error. Other ledgers get none unless asked
-#: (`--include`): a relative path depends on where they are.
+#: dashboard config, with which ledger/main.beancount was first written. An
+#: include glob that matches no file is a bean-check error. Other ledgers get
+#: none unless asked (`--include`): a relative path depends on where they are.
 EXAMPLE_EXTRA_INCLUDES: tuple[str, ...] = (
     "../queries/*.beancount",
     "../dashboard/fava.beancount",
