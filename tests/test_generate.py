@@ -214,6 +214,23 @@ def test_command_line_writes_the_files_or_reports_the_structure(
     assert not (tmp_path / "refused").exists()
 
 
+@pytest.mark.parametrize(
+    ("argv", "reason"),
+    [
+        (["--months", "2026-01:2025-01"], "empty month range 2026-01..2025-01"),
+        (["--scale", "0"], "scale must be at least 1"),
+    ],
+)
+def test_command_line_refuses_bad_arguments(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], reason: str
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        generate.main([str(tmp_path / "out"), *argv])
+    assert caught.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1].endswith(reason)
+    assert not (tmp_path / "out").exists()
+
+
 def test_runs_as_a_module(tmp_path: Path) -> None:
     result = subprocess.run(
         [

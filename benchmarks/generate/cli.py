@@ -12,7 +12,11 @@ from .structure import EXAMPLE_LEDGER, StructureError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Write a ledger and print the paths of its files; 1 with a message if the structure does not fit."""
+    """Write a ledger and print the paths of its files.
+
+    Returns 1 with a message if the structure does not fit; exits 2 (argparse)
+    on a malformed or empty ``--months`` or a ``--scale`` below 1.
+    """
     parser = argparse.ArgumentParser(
         prog="python -m ailab_books.benchmarks.generate",
         description="Generate the Orion Labs books: a synthetic ledger that follows the example's "
@@ -51,6 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StructureError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except ValueError as error:  # a malformed or empty --months, a --scale below 1
+        parser.error(f"--months {args.months} --scale {args.scale}: {error}")
     for path in paths:
         print(path)
     return 0
