@@ -88,7 +88,7 @@ def test_earlier_period_gets_the_structure_moved_back_by_whole_months(tmp_path: 
             for kind, date, *rest in _directives((LEDGER / name).read_text(encoding="utf-8"))
         ]
         assert _directives(files[name]) == expected, name
-        assert files[name].startswith(f"; ledger/{name} with every date moved 6 months earlier")
+        assert files[name].startswith(f"; ledger/{name} with every date moved 6 months earlier,\n")
     # the policy change stays twelve months after the opening
     rule_dates = sorted({date for kind, date, *_ in _directives(files["allocation.beancount"])})
     assert rule_dates == [datetime.date(2024, 7, 1), datetime.date(2025, 7, 1)]

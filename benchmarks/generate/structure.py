@@ -36,7 +36,7 @@ EXAMPLE_LEDGER = Path(__file__).resolve().parents[2] / "ledger"
 STRUCTURE_FILES: tuple[str, ...] = ("accounts.beancount", "allocation.beancount")
 
 # The date that starts a directive: at the start of a line, then a space.
-_DIRECTIVE_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?= )", re.MULTILINE)
+_DIRECTIVE_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?=[ \t])", re.MULTILINE)
 
 
 class StructureError(Exception):
@@ -89,7 +89,7 @@ def texts_for(structure: Structure, first_day: datetime.date) -> dict[str, str]:
         months_back += 1
     if months_back == 0:
         return dict(structure.texts)
-    return {name: _moved(name, text, months_back, first_day) for name, text in structure.texts.items()}
+    return {name: _moved(structure, name, months_back, first_day) for name in structure.texts}
 
 
 def check_postings(structure: Structure, postings: Iterable[tuple[str, str]]) -> None:
@@ -125,15 +125,27 @@ def _months_earlier(date: datetime.date, months: int) -> datetime.date:
     return datetime.date(year, month + 1, day)
 
 
-def _moved(name: str, text: str, months_back: int, first_day: datetime.date) -> str:
-    """``text`` with every directive's date moved back by ``months_back`` months."""
+def _moved(structure: Structure, name: str, months_back: int, first_day: datetime.date) -> str:
+    """The file ``name`` with every directive's date moved back by ``months_back`` months.
+
+    Checked by parsing both texts: every directive's date must have moved by as much.
+    """
 
     def move(match: re.Match[str]) -> str:
         year, month, day = (int(part) for part in match.groups())
         return _months_earlier(datetime.date(year, month, day), months_back).isoformat()
 
+    text = structure.texts[name]
     note = (
-        f"; ledger/{name} with every date moved {months_back} months earlier, so that it\n"
-        f"; applies from this ledger's first month ({first_day:%Y-%m}).\n\n"
+        f"; {structure.directory.name}/{name} with every date moved {months_back} months earlier,\n"
+        f"; so that it applies from this ledger's first month ({first_day:%Y-%m}).\n\n"
     )
-    return note + _DIRECTIVE_DATE.sub(move, text)
+    moved = note + _DIRECTIVE_DATE.sub(move, text)
+    before = [_months_earlier(entry.date, months_back) for entry in parser.parse_string(text)[0]]
+    after = [entry.date for entry in parser.parse_string(moved)[0]]
+    if after != before:
+        raise StructureError(
+            f"{structure.directory / name}: could not move every directive's date back {months_back} months "
+            "(each directive must start its line with its date, YYYY-MM-DD)"
+        )
+    return moved
