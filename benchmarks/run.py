@@ -208,17 +208,19 @@ def _parse_query(query: SavedQuery) -> Any:
     return beanquery.parser.parse(query.query_string)
 
 
-def _run_query(
-    entries: list[data.Directive], options: dict[str, Any], statement: Any
-) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Connect, compile and run a parsed statement; fetch every row. Return (column names, rows)."""
+#: A query's result: its cursor's description (columns with a ``name``) and its rows.
+QueryOutput = tuple[Sequence[Any], list[Sequence[Any]]]
+
+
+def _run_query(entries: list[data.Directive], options: dict[str, Any], statement: Any) -> QueryOutput:
+    """Connect, compile and run a parsed statement; fetch every row. Return (description, rows)."""
     connection = beanquery.connect("beancount:", entries=entries, errors=[], options=options)
     cursor = connection.execute(statement)
-    rows = [tuple(row) for row in cursor.fetchall()]
-    return [column.name for column in cursor.description], rows
+    rows = cursor.fetchall()
+    return cursor.description, rows
 
 
-def dump_text(outputs: dict[str, tuple[list[str], list[tuple[Any, ...]]]]) -> str:
+def dump_text(outputs: dict[str, QueryOutput]) -> str:
     """Every query's output, in name order: ``== name``, the column names, one ``repr`` per row.
 
     By name, not in file order: the order of same-date directives follows line
@@ -227,10 +229,10 @@ def dump_text(outputs: dict[str, tuple[list[str], list[tuple[Any, ...]]]]) -> st
     """
     lines: list[str] = []
     for name in sorted(outputs):
-        columns, rows = outputs[name]
+        description, rows = outputs[name]
         lines.append(f"== {name}")
-        lines.append(repr(columns))
-        lines.extend(repr(row) for row in rows)
+        lines.append(repr([column.name for column in description]))
+        lines.extend(repr(tuple(row)) for row in rows)
     return "\n".join(lines) + "\n"
 
 
@@ -279,7 +281,7 @@ def measure(
         size.generated_postings = full_postings - size.postings
         log(f"{size.name} run {run}/{repeat}: full load {seconds:.2f}s")
 
-        outputs: dict[str, tuple[list[str], list[tuple[Any, ...]]]] = {}
+        outputs: dict[str, QueryOutput] = {}
         for name, query in queries.items():
             parse_seconds, statement = _timed(_parse_query, query)
             run_seconds, outputs[name] = _timed(_run_query, entries, options, statement)
@@ -422,7 +424,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=Path,
         nargs="+",
         default=[],
-        help="also measure these existing ledgers (main files with both plugin lines)",
+        help="measure these existing ledgers (main files with both plugin lines); without --scale, only them",
     )
     parser.add_argument(
         "--daily",

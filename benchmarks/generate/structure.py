@@ -6,7 +6,7 @@ rules as the example lab's books, because it copies them:
 into every generated ledger unchanged, byte for byte, when the generated
 period starts on or after their first date (2025-01-01). A period that starts
 earlier gets the same two files with every directive's date moved back by the
-same whole number of months (and a comment line saying so), so that the
+same whole number of months (and a comment saying so), so that the
 accounts open, and the rules apply, from its first month; the rules keep their
 order and their distance from one another (the idle-capacity policy change
 stays twelve months after the opening).
