@@ -1,9 +1,10 @@
 """Measure the performance contract (``shared/DESIGN.md``, "Performance contract").
 
 For each requested size this script generates a synthetic ledger with
-``benchmarks/generate.py`` into ``benchmarks/out/<name>/`` (gitignored), counts
-its entries and postings, and measures, with beancount's pickle cache disabled
-so that every load really parses the files:
+``ailab_books.benchmarks.generate`` into ``benchmarks/out/<name>/`` (gitignored),
+or takes an existing ledger (``--ledger``, e.g. the example's
+``ledger/main.beancount``), counts its entries and postings, and measures, with
+beancount's pickle cache disabled so that every load really parses the files:
 
 1. **plain load**: ``loader.load_file`` on a sibling ``plain.beancount`` that is
    ``main.beancount`` without its ``plugin`` lines (beancount's own built-in
@@ -23,7 +24,10 @@ posting of the plain ledger) per size shows whether the plugins grow linearly:
 the last table compares each size's per-posting cost to the smallest size's.
 
 The output is Markdown on stdout; ``--json FILE`` also writes every sample.
-Nothing here asserts on timings: it is a measurement, not a test.
+``--dump DIR`` also writes every saved query's full output on each ledger
+(``DIR/<name>.txt``: column names and the ``repr`` of every row, queries in name
+order), so that two versions of the queries can be compared exactly with
+``diff``. Nothing here asserts on timings: it is a measurement, not a test.
 
 Usage::
 
@@ -31,15 +35,18 @@ Usage::
     python benchmarks/run.py --scale 1 10 50 --repeat 3 --json /tmp/bench.json
     python benchmarks/run.py --scale 100 --repeat 3   # ~1.04M postings, ~10 GB RSS
     python benchmarks/run.py --scale 1 --no-daily --repeat 1   # smoke run, seconds
+    python benchmarks/run.py --ledger ledger/main.beancount --repeat 3 --dump /tmp/dump
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import json
 import os
 import platform
+import re
 import resource
 import statistics
 import sys
@@ -47,7 +54,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import beanquery
@@ -77,11 +83,6 @@ PARSE_PREFIX = "query parse: "  # BQL text to AST (beanquery's TatSu parser)
 RUN_PREFIX = "query run: "  # connect + compile + execute + fetchall
 
 
-def _load_generator() -> ModuleType:
-    """The synthetic-ledger generator (``ailab_books.benchmarks.generate``)."""
-    return generate
-
-
 def disable_load_cache() -> None:
     """Turn beancount's pickle cache off for this process.
 
@@ -96,13 +97,14 @@ def disable_load_cache() -> None:
 
 @dataclass
 class Size:
-    """One ledger size: generator parameters and what was generated."""
+    """One ledger measured: generator parameters (or the existing ledger) and what was loaded."""
 
-    scale: int
-    daily: bool
-    start: str
-    end: str
-    seed: int
+    scale: int | None  # generator parameters; None for an existing ledger (--ledger)
+    daily: bool | None
+    start: str | None
+    end: str | None
+    seed: int | None
+    ledger: str = ""  # the main file of an existing ledger; "" when generated
     name: str = ""
     directory: str = ""
     megabytes: float = 0.0
@@ -126,30 +128,57 @@ def size_name(scale: int, daily: bool, start: str, end: str, seed: int) -> str:
     return name
 
 
-def prepare(size: Size, out_root: Path) -> tuple[Path, Path]:
-    """Generate the ledger and its plugin-less sibling; return (main, plain) paths."""
-    size.name = size_name(size.scale, size.daily, size.start, size.end, size.seed)
+def prepare(
+    out_root: Path, *, scale: int, daily: bool, start: str, end: str, seed: int
+) -> tuple[Size, Path, Path]:
+    """Generate the ledger and its plugin-less sibling; return the size and the (main, plain) paths."""
+    size = Size(scale=scale, daily=daily, start=start, end=end, seed=seed)
+    size.name = size_name(scale, daily, start, end, seed)
     directory = out_root / size.name
     size.directory = str(directory)
-    generator = _load_generator()
-    paths = generator.write_ledger(
-        directory,
-        start=size.start,
-        end=size.end,
-        scale=size.scale,
-        daily=size.daily,
-        seed=size.seed,
-        includes=(),
+    paths = generate.write_ledger(
+        directory, start=start, end=end, scale=scale, daily=daily, seed=seed, includes=()
     )
     size.megabytes = sum(path.stat().st_size for path in paths) / 1e6
     main = directory / "main.beancount"
     plain = directory / "plain.beancount"
+    plain.write_text(_without_plugins(main, relative_to=None), encoding="utf-8")
+    return size, main, plain
+
+
+def prepare_existing(out_root: Path, main: Path) -> tuple[Size, Path, Path]:
+    """An existing ledger: write its plugin-less copy into ``out_root/<name>/``.
+
+    The copy's includes are made absolute, so the copy loads the same files
+    from elsewhere; its size is measured on the first load (every file loaded).
+    """
+    main = main.resolve()
+    size = Size(scale=None, daily=None, start=None, end=None, seed=None, ledger=str(main))
+    size.name = main.parent.name if main.stem == "main" else f"{main.parent.name}-{main.stem}"
+    directory = out_root / size.name
+    directory.mkdir(parents=True, exist_ok=True)
+    size.directory = str(directory)
+    plain = directory / "plain.beancount"
+    plain.write_text(_without_plugins(main, relative_to=main.parent), encoding="utf-8")
+    return size, main, plain
+
+
+def _without_plugins(main: Path, relative_to: Path | None) -> str:
+    """``main``'s text without its ``plugin`` lines; includes made absolute if ``relative_to``."""
     lines = main.read_text(encoding="utf-8").splitlines(keepends=True)
     kept = [line for line in lines if not line.lstrip().startswith("plugin ")]
     if len(kept) == len(lines):
-        raise SystemExit(f"{main}: no plugin line found; is this the generator's main file?")
-    plain.write_text("".join(kept), encoding="utf-8")
-    return main, plain
+        raise SystemExit(f"{main}: no plugin line found; the benchmark compares a load with and without them")
+    if relative_to is not None:
+        kept = [_absolute_include(line, relative_to) for line in kept]
+    return "".join(kept)
+
+
+def _absolute_include(line: str, directory: Path) -> str:
+    match = re.match(r'(\s*include\s+")([^"]*)(".*)', line, re.DOTALL)
+    if match is None or Path(match.group(2)).is_absolute():
+        return line
+    return f"{match.group(1)}{directory / match.group(2)}{match.group(3)}"
 
 
 def count(entries: Sequence[data.Directive]) -> tuple[int, int]:
@@ -179,11 +208,32 @@ def _parse_query(query: SavedQuery) -> Any:
     return beanquery.parser.parse(query.query_string)
 
 
-def _run_query(entries: list[data.Directive], options: dict[str, Any], statement: Any) -> int:
-    """Connect, compile and run a parsed statement; fetch every row."""
+#: A query's result: its cursor's description (columns with a ``name``) and its rows.
+QueryOutput = tuple[Sequence[Any], list[Sequence[Any]]]
+
+
+def _run_query(entries: list[data.Directive], options: dict[str, Any], statement: Any) -> QueryOutput:
+    """Connect, compile and run a parsed statement; fetch every row. Return (description, rows)."""
     connection = beanquery.connect("beancount:", entries=entries, errors=[], options=options)
     cursor = connection.execute(statement)
-    return len(cursor.fetchall())
+    rows = cursor.fetchall()
+    return cursor.description, rows
+
+
+def dump_text(outputs: dict[str, QueryOutput]) -> str:
+    """Every query's output, in name order: ``== name``, the column names, one ``repr`` per row.
+
+    By name, not in file order: the order of same-date directives follows line
+    numbers, which an edit of the query files changes, and dumps must line up
+    for ``diff``.
+    """
+    lines: list[str] = []
+    for name in sorted(outputs):
+        description, rows = outputs[name]
+        lines.append(f"== {name}")
+        lines.append(repr([column.name for column in description]))
+        lines.extend(repr(tuple(row)) for row in rows)
+    return "\n".join(lines) + "\n"
 
 
 def measure(
@@ -193,8 +243,12 @@ def measure(
     queries: dict[str, SavedQuery],
     repeat: int,
     log: Callable[[str], None],
+    dump: Path | None = None,
 ) -> None:
-    """Fill ``size.samples``: each measurement ``repeat`` times."""
+    """Fill ``size.samples``: each measurement ``repeat`` times.
+
+    With ``dump``, also write the first run's query output to ``dump/<name>.txt``.
+    """
     names = [PLAIN, ALLOCATE, CLASSIFY, PLUGINS, FULL, FULL_MINUS_PLAIN]
     for prefix in (QUERY_PREFIX, PARSE_PREFIX, RUN_PREFIX):
         names += [prefix + name for name in queries]
@@ -203,6 +257,8 @@ def measure(
         seconds, (entries, options) = _timed(_load, plain)
         samples[PLAIN].append(seconds)
         size.entries, size.postings = count(entries)
+        if not size.megabytes:  # an existing ledger: every file the load read
+            size.megabytes = sum(Path(name).stat().st_size for name in options["include"]) / 1e6
         log(f"{size.name} run {run}/{repeat}: plain load {seconds:.2f}s")
 
         seconds, (allocated, errors) = _timed(allocate, entries, options)
@@ -225,13 +281,18 @@ def measure(
         size.generated_postings = full_postings - size.postings
         log(f"{size.name} run {run}/{repeat}: full load {seconds:.2f}s")
 
+        outputs: dict[str, QueryOutput] = {}
         for name, query in queries.items():
             parse_seconds, statement = _timed(_parse_query, query)
-            run_seconds, _rows = _timed(_run_query, entries, options, statement)
+            run_seconds, outputs[name] = _timed(_run_query, entries, options, statement)
             samples[QUERY_PREFIX + name].append(parse_seconds + run_seconds)
             samples[PARSE_PREFIX + name].append(parse_seconds)
             samples[RUN_PREFIX + name].append(run_seconds)
         log(f"{size.name} run {run}/{repeat}: {len(queries)} queries")
+        if dump is not None and run == 1:
+            dump.mkdir(parents=True, exist_ok=True)
+            (dump / f"{size.name}.txt").write_text(dump_text(outputs), encoding="utf-8")
+        del outputs
         del entries, options
         gc.collect()
     size.samples = samples
@@ -353,8 +414,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--scale",
         type=int,
         nargs="+",
-        default=list(DEFAULT_SCALES),
-        help="ledger sizes (generator --scale); default: " + " ".join(map(str, DEFAULT_SCALES)),
+        default=None,
+        help="ledger sizes (generator --scale); default: "
+        + " ".join(map(str, DEFAULT_SCALES))
+        + " unless --ledger is given",
+    )
+    parser.add_argument(
+        "--ledger",
+        type=Path,
+        nargs="+",
+        default=[],
+        help="measure these existing ledgers (main files with both plugin lines); without --scale, only them",
     )
     parser.add_argument(
         "--daily",
@@ -367,6 +437,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (default 3)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to generate the ledgers")
     parser.add_argument("--json", type=Path, default=None, help="also write all samples as JSON here")
+    parser.add_argument(
+        "--dump",
+        type=Path,
+        default=None,
+        help="also write every query's output per ledger into this directory",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     args = parser.parse_args(argv)
     if args.repeat < 1:
@@ -381,12 +457,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     disable_load_cache()
     queries = package_queries()
     env = environment()
+    scales = args.scale if args.scale is not None else ([] if args.ledger else list(DEFAULT_SCALES))
+    prepared: list[Callable[[], tuple[Size, Path, Path]]] = [
+        functools.partial(
+            prepare, args.out, scale=scale, daily=args.daily, start=start, end=end, seed=args.seed
+        )
+        for scale in sorted(scales)
+    ]
+    prepared += [functools.partial(prepare_existing, args.out, ledger) for ledger in args.ledger]
     sizes: list[Size] = []
-    for scale in sorted(args.scale):
-        size = Size(scale=scale, daily=args.daily, start=start, end=end, seed=args.seed)
-        main_path, plain_path = prepare(size, args.out)
-        log(f"{size.name}: generated {size.megabytes:.1f} MB in {size.directory}")
-        measure(size, main_path, plain_path, queries, args.repeat, log)
+    for prepare_size in prepared:
+        size, main_path, plain_path = prepare_size()
+        log(f"{size.name}: {size.ledger or f'generated {size.megabytes:.1f} MB in {size.directory}'}")
+        measure(size, main_path, plain_path, queries, args.repeat, log, args.dump)
         sizes.append(size)
     print(report(sizes, args.repeat, env))
     if args.json is not None:

@@ -1,0 +1,259 @@
+"""The plan: each month's volumes, which several books must agree on.
+
+Tokens served, prices, subscribers, enterprise seats, the GPU fleet (owned and
+leased), GPU-hours per workload, headcount, datacentre staff hours, storage and
+power. The revenue, payroll, compute, opex and drivers books all read the same
+:class:`MonthPlan`, so that, say, the tokens billed are the tokens metered.
+
+Each month draws from one stream (``Rng(seed, "plan", month)``), in a fixed
+order: the steps of :func:`plan_month` below must keep their order, or every
+later figure of the month changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from .amounts import growth, q2, split_int
+from .lab import (
+    DEPLOYMENTS,
+    END_API_PRICE,
+    END_FLEET_GPUS,
+    END_SUBSCRIBERS,
+    END_TOKENS_MTOK,
+    ENTERPRISE_CUSTOMERS,
+    FUNCTIONS,
+    LESSORS,
+    MODEL_INTENSITY,
+    MODELS,
+    SUBSCRIPTION_PRICE,
+    TIER_INTENSITY,
+    TIERS,
+)
+from .months import Month
+from .streams import Rng
+
+#: Straight-line useful life of an owned GPU server, in months.
+USEFUL_LIFE_MONTHS = 60
+
+#: The training runs the scheduler reports, by quarter of the period.
+TRAINING_RUNS: tuple[str, ...] = (
+    "orion-3-pretrain, wren-2-distill",
+    "orion-3-rl, wren-2.1-sft",
+    "orion-3.5-pretrain, wren-2.5-distill",
+    "orion-4-pretrain, orion-3.5-rl, wren-3-sft",
+)
+
+
+@dataclass(frozen=True)
+class GpuBatch:
+    """A purchase of owned GPU servers, depreciated straight-line."""
+
+    key: str
+    delivered: int  # month index of delivery; negative = before the first month
+    servers: int
+    gpus_per_server: int
+    server_price: Decimal
+    gpu: str
+    vendor_invoice: str
+
+    @property
+    def gpus(self) -> int:
+        return self.servers * self.gpus_per_server
+
+    @property
+    def cost(self) -> Decimal:
+        return q2(self.server_price * self.servers)
+
+    def depreciation(self, month_index: int) -> Decimal:
+        """Straight-line over the useful life from the month after delivery; 0 outside."""
+        k = month_index - self.delivered  # 1 = the first month of depreciation
+        if k < 1 or k > USEFUL_LIFE_MONTHS:
+            return Decimal("0.00")
+        monthly = q2(self.cost / USEFUL_LIFE_MONTHS)
+        # the last month takes the rounding remainder: the asset ends at exactly zero
+        return monthly if k < USEFUL_LIFE_MONTHS else self.cost - monthly * (USEFUL_LIFE_MONTHS - 1)
+
+    def accumulated_before(self, month_index: int) -> Decimal:
+        """Depreciation charged before the month ``month_index``."""
+        return sum((self.depreciation(k) for k in range(self.delivered + 1, month_index)), Decimal("0.00"))
+
+
+def gpu_batches(n: int, scale: int) -> list[GpuBatch]:
+    """The lab's server purchases over a period of ``n`` months (one before it)."""
+    return [
+        GpuBatch("h100-a", -7, 384 * scale, 8, Decimal("362480.00"), "HGX H100", "SLS-24-03318"),
+        GpuBatch("h200-a", int(n * 0.15), 512 * scale, 8, Decimal("401365.00"), "HGX H200", "SLS-25-01107"),
+        GpuBatch("h200-b", int(n * 0.42), 512 * scale, 8, Decimal("387910.00"), "HGX H200", "SLS-25-04462"),
+        GpuBatch("b200-a", int(n * 0.75), 512 * scale, 8, Decimal("518740.00"), "HGX B200", "SLS-26-02075"),
+    ]
+
+
+@dataclass(frozen=True)
+class Seats:
+    """One enterprise customer's seats in a month."""
+
+    customer: str
+    seats: int
+    price: Decimal  # USD per seat-month
+
+
+@dataclass(frozen=True)
+class MonthPlan:
+    """One month's volumes (see the module docstring)."""
+
+    month: Month
+    f_rev: Decimal  # revenue growth factor: 0.5 in the first month, 1 in the last
+    f_tok: Decimal  # token growth factor: 0.4 to 1
+    tokens: dict[tuple[str, str], int]  # (tier, model) -> MTOK
+    api_price: dict[str, Decimal]  # model -> USD per MTOK
+    subscribers: int
+    subscription_gross: Decimal
+    seats: list[Seats]
+    owned_gpus: int
+    leased_gpus: list[int]  # per lessor, in LESSORS order
+    gpuh: dict[str, int]  # driver sub-account path under Equity:Stats:GPUH -> GPU-hours
+    training_runs: str
+    headcount: dict[str, int]  # StaffFunction.key -> heads
+    dcops_hours: dict[str, int]  # activity -> timesheet hours
+    storage_tb: dict[str, int] | None  # quarterly survey, or None
+    power_kwh: int
+
+
+def build_plans(months: list[Month], scale: int, seed: int) -> list[MonthPlan]:
+    """The plan of every month of the period."""
+    batches = gpu_batches(len(months), scale)
+    return [plan_month(m, len(months), batches, scale, seed) for m in months]
+
+
+def plan_month(m: Month, n: int, batches: list[GpuBatch], scale: int, seed: int) -> MonthPlan:
+    """One month's volumes: demand, fleet, GPU-hours, staff, storage, power (in that order)."""
+    rng = Rng(seed, "plan", m.label)
+    t = Decimal(m.index) / Decimal(max(n - 1, 1))  # 0 in the first month, 1 in the last
+    f_rev = growth(Decimal("0.5"), Decimal(2), t)
+    f_tok = growth(Decimal("0.4"), Decimal("2.5"), t)
+
+    # Demand: tokens, API prices (falling as volume grows), subscribers, seats.
+    tokens = {key: rng.count(base * f_tok * scale, 400) for key, base in END_TOKENS_MTOK.items()}
+    price_factor = f_rev / f_tok
+    api_price = {
+        model: (price * price_factor * rng.factor(150)).quantize(Decimal("0.0001"))
+        for model, price in END_API_PRICE.items()
+    }
+    subscribers = rng.count(END_SUBSCRIBERS * f_rev * scale, 150)
+    subscription_gross = rng.money(subscribers * SUBSCRIPTION_PRICE, 120)
+    seats = _seats(rng, t, f_rev, scale)
+
+    # Fleet: owned batches delivered before this month, the rest leased.
+    owned = sum(b.gpus for b in batches if b.delivered < m.index)
+    fleet = max(rng.count(END_FLEET_GPUS * f_rev * scale, 100), owned)
+    leased = split_int(fleet - owned, [lessor.share_bp for lessor in LESSORS])
+
+    available = rng.count(fleet * m.hours, 80) * 9850 // 10000
+    gpuh = _gpu_hours(rng, available, tokens)
+
+    headcount = _headcount(growth(Decimal("0.5"), Decimal(2), t), scale)
+    dcops_hours = _dcops_hours(rng, headcount["dcops"])
+    storage_tb = _storage_survey(rng, t, scale) if m.index == 0 or m.month in (1, 4, 7, 10) else None
+    # About 1.38 kW per GPU all-in (GPU, host, network) times a PUE of ~1.25.
+    power_kwh = rng.count(available * Decimal("1.38") * Decimal("1.25"), 250)
+    return MonthPlan(
+        month=m,
+        f_rev=f_rev,
+        f_tok=f_tok,
+        tokens=tokens,
+        api_price=api_price,
+        subscribers=subscribers,
+        subscription_gross=subscription_gross,
+        seats=seats,
+        owned_gpus=owned,
+        leased_gpus=leased,
+        gpuh=gpuh,
+        training_runs=TRAINING_RUNS[min(int(t * 4), 3)],
+        headcount=headcount,
+        dcops_hours=dcops_hours,
+        storage_tb=storage_tb,
+        power_kwh=power_kwh,
+    )
+
+
+def _seats(rng: Rng, t: Decimal, f_rev: Decimal, scale: int) -> list[Seats]:
+    """Enterprise seats: every customer that has joined by ``t``, once per copy of the lab."""
+    seats: list[Seats] = []
+    for copy in range(scale):
+        for customer in ENTERPRISE_CUSTOMERS:
+            if t < customer.joins:
+                continue
+            label = customer.name if copy == 0 else f"{customer.name} (division {copy + 1})"
+            seats.append(Seats(label, rng.count(customer.end_seats * f_rev, 200), customer.seat_price))
+    return seats
+
+
+def _gpu_hours(rng: Rng, available: int, tokens: dict[tuple[str, str], int]) -> dict[str, int]:
+    """The fleet's GPU-hours by workload: serving per deployment, training per model."""
+    bp = {
+        "Serving": 3200 + rng.randint(-120, 120),
+        "Training": 3200 + rng.randint(-150, 150),
+        "Rollouts": 1900 + rng.randint(-100, 100),
+        "Idle": 400 + rng.randint(-100, 100),
+    }
+    bp["Evals"] = 10000 - sum(bp.values())
+    by_workload = dict(zip(bp, split_int(available, list(bp.values())), strict=True))
+    gpuh: dict[str, int] = {}
+    serving_weights = [
+        tokens[(tier, model)] * MODEL_INTENSITY[model] * TIER_INTENSITY[tier]
+        for tier in TIERS
+        for model in MODELS
+    ]
+    for deployment, hours in zip(
+        DEPLOYMENTS, split_int(by_workload["Serving"], serving_weights), strict=True
+    ):
+        gpuh[f"Serving:{deployment}"] = hours
+    orion_bp = 6800 + rng.randint(-500, 500)
+    orion, wren = split_int(by_workload["Training"], [orion_bp, 10000 - orion_bp])
+    gpuh["Training:Orion"] = orion
+    gpuh["Training:Wren"] = wren
+    for workload in ("Rollouts", "Evals", "Idle"):
+        gpuh[workload] = by_workload[workload]
+    return gpuh
+
+
+def _headcount(f_hc: Decimal, scale: int) -> dict[str, int]:
+    """Heads per staff function (at least one)."""
+    return {
+        function.key: max(
+            1, int((Decimal(function.end_headcount) * f_hc * scale).to_integral_value(ROUND_HALF_EVEN))
+        )
+        for function in FUNCTIONS
+    }
+
+
+def _dcops_hours(rng: Rng, heads: int) -> dict[str, int]:
+    """Datacentre staff timesheet hours by activity."""
+    hours = rng.count(heads * 161, 300)
+    serving_bp = 3800 + rng.randint(-300, 300)
+    training_bp = 4200 + rng.randint(-300, 300)
+    return dict(
+        zip(
+            ("Serving", "Training", "Rollouts"),
+            split_int(hours, [serving_bp, training_bp, 10000 - serving_bp - training_bp]),
+            strict=True,
+        )
+    )
+
+
+def _storage_survey(rng: Rng, t: Decimal, scale: int) -> dict[str, int]:
+    """The quarterly storage survey: TB held by purpose."""
+    total_tb = rng.count(
+        Decimal(60_000) * growth(Decimal("0.45"), Decimal(1) / Decimal("0.45"), t) * scale, 200
+    )
+    s_bp = 1200 + rng.randint(-150, 150)
+    tr_bp = 3300 + rng.randint(-200, 200)
+    return dict(
+        zip(
+            ("Serving", "Training", "Datasets"),
+            split_int(total_tb, [s_bp, tr_bp, 10000 - s_bp - tr_bp]),
+            strict=True,
+        )
+    )
