@@ -130,7 +130,9 @@ def _read_accounts(entry: data.Custom) -> tuple[str | None, str | None, bool]:
     return pool, driver, len(values) == 2 and pool is not None and driver is not None
 
 
-def _read_targets(entry: data.Custom, pool: str, error: _Report) -> list[tuple[str, str]]:
+def _read_targets(
+    entry: data.Custom, pool: str, error: _Report, report_repeats: bool
+) -> list[tuple[str, str]]:
     targets: list[tuple[str, str]] = []
     seen: set[str] = set()
     for key, value in entry.meta.items():
@@ -144,15 +146,17 @@ def _read_targets(entry: data.Custom, pool: str, error: _Report) -> list[tuple[s
             )
             continue
         if key.lower() in seen:
-            error(f"Activity '{key}' is mapped twice in allocate rule for {pool}")
+            if report_repeats:
+                error(f"Activity '{key}' is mapped twice in allocate rule for {pool}")
             continue
         seen.add(key.lower())
         targets.append((key.lower(), target))
     return targets
 
 
-def _check_repeated_keys(entry: data.Custom, pool: str, source: SourceLines, error: _Report) -> None:
-    keys = source.metadata_keys(entry.meta)
+def _check_repeated_keys(
+    entry: data.Custom, pool: str, keys: list[tuple[str, int]] | None, error: _Report
+) -> None:
     if keys is None:  # source not readable (e.g. a ledger loaded from a string): skip
         return
     for key, lines in sorted(repeated_keys(keys).items()):
@@ -182,7 +186,7 @@ def _check_pool(pool: str, chart: Chart, pool_candidates: Iterable[str], error: 
         )
     if not chart.is_profit_and_loss(pool):
         error(
-            f"Allocate rule names pool account {pool}, a {chart.root(pool)} account: a pool is an "
+            f"Allocate rule names pool account {pool}, which is under {chart.root(pool)}: a pool is an "
             f"{chart.roots.expenses} or {chart.roots.income} account (money only moves between "
             "profit-and-loss accounts)"
         )
@@ -197,8 +201,8 @@ def _check_driver(driver: str, chart: Chart, error: _Report) -> None:
         )
     if chart.is_profit_and_loss(driver):
         error(
-            f"Allocate rule names driver account {driver}, a {chart.root(driver)} account: a driver "
-            "holds quantities (hours, GPU-hours, tokens), never a profit-and-loss account"
+            f"Allocate rule names driver account {driver}, which is under {chart.root(driver)}: a "
+            "driver holds quantities (hours, GPU-hours, tokens), never a profit-and-loss account"
         )
     for name in subtree:
         currency = chart.admitted_operating_currency(name)
@@ -230,9 +234,9 @@ def _check_targets(
             )
         elif chart.root(target) != pool_root and chart.is_profit_and_loss(pool):
             error(
-                f"Allocate rule for {pool} sends '{activity}' to {target}, a {chart.root(target)} "
-                f"account: the targets of a {pool_root} pool are {pool_root} accounts (money only "
-                "moves between profit-and-loss accounts of the same kind)"
+                f"Allocate rule for {pool} sends '{activity}' to {target}, which is under "
+                f"{chart.root(target)}: the targets of a pool under {pool_root} are {pool_root} accounts "
+                "(money only moves between profit-and-loss accounts of the same kind)"
             )
 
 
@@ -263,8 +267,10 @@ def parse_rule(
     basis = entry.meta.get("basis", BASIS_PERIOD)
     if basis not in BASES:
         error(f'Invalid basis {basis!r} in allocate rule for {pool}: use "period" or "latest"')
-    targets = _read_targets(entry, pool, error)
-    _check_repeated_keys(entry, pool, source, error)
+    # The parser keeps the last value of a key written twice; the source shows both.
+    keys = source.metadata_keys(entry.meta)
+    targets = _read_targets(entry, pool, error, report_repeats=keys is None)
+    _check_repeated_keys(entry, pool, keys, error)
     if not targets and not error.errors:
         error(f"Allocate rule for {pool} maps no activity to a target account")
     _check_pool(pool, chart, pool_candidates, error)
