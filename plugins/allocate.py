@@ -1,15 +1,24 @@
 """Allocate shared cost pools to activities by driver quantities recorded in the ledger.
 
-For each pool, each calendar month in which the pool's balance changed and each
-currency, the plugin takes the pool's net change in that month, splits it in
-proportion to the driver quantities of the rule in effect at the month's end,
-rounds the parts to the precision of the pool's amounts by the largest-remainder
-method (so the parts add up exactly), and emits one transaction on the month's
-last day that empties the pool into the targets.
+For each pool and each calendar month in which the pool's balance changed, the
+plugin takes the pool's net change in that month, valued in the operating
+currency, splits it in proportion to the driver quantities of the rule in
+effect at the month's end, rounds the parts by the largest-remainder method (so
+they add up exactly), and emits one transaction on the month's last day that
+empties the pool into the targets.
 
-Before (what finance writes)::
+Before (what finance writes, in ``main.beancount``)::
 
+    option "operating_currency" "USD"
     plugin "ailab_books.plugins.allocate"
+
+    2025-01-01 open Assets:Bank:Operating
+    2025-01-01 open Expenses:Shared:Ops
+    2025-01-01 open Expenses:COGS:Inference:Ops
+    2025-01-01 open Expenses:RnD:Training:Ops
+    2025-01-01 open Equity:Stats:Hours:Ops:Serving    HOUR
+    2025-01-01 open Equity:Stats:Hours:Ops:Training   HOUR
+    2025-01-01 open Equity:Stats:Offset               HOUR
 
     2025-01-01 custom "allocate" Expenses:Shared:Ops Equity:Stats:Hours:Ops
       serving:  Expenses:COGS:Inference:Ops
@@ -20,42 +29,54 @@ Before (what finance writes)::
       Assets:Bank:Operating
 
     2025-01-31 * "Timesheets" "Datacentre operations hours, January"
-      Equity:Stats:Hours:Ops:Serving   2 HOUR
-      Equity:Stats:Hours:Ops:Training  1 HOUR
-      Equity:Stats:Offset                       -3 HOUR
+      Equity:Stats:Hours:Ops:Serving    2 HOUR
+      Equity:Stats:Hours:Ops:Training   1 HOUR
+      Equity:Stats:Offset              -3 HOUR
 
-After (what the plugin adds, dated the month's last day)::
+After (what the plugin adds, dated the month's last day, after that day's postings)::
 
     2025-01-31 * "Allocate Expenses:Shared:Ops, 2025-01" #allocation ^alloc-Expenses-Shared-Ops-2025-01
-      rule: "main.beancount:3"
+      rule: "main.beancount:12"
       pool: "Expenses:Shared:Ops"
       driver: "Equity:Stats:Hours:Ops"
       basis: "period"
       period: "2025-01"
-      Expenses:COGS:Inference:Ops     66.67 USD
+      Expenses:COGS:Inference:Ops    66.67 USD
         activity: "Serving"
         quantity: 2
         unit: "HOUR"
         share: "0.666667"
-      Expenses:RnD:Training:Ops       33.33 USD
+      Expenses:RnD:Training:Ops      33.33 USD
         activity: "Training"
         quantity: 1
         unit: "HOUR"
         share: "0.333333"
-      Expenses:Shared:Ops           -100.00 USD
+      Expenses:Shared:Ops          -100.00 USD
 
 Rules are effective from their date until a later rule for the same pool
-replaces them; the rule in effect on a month's last day governs that month.
-Pools are processed in dependency order, so a pool that allocates into another
-pool (step-down) is emptied first and the downstream pool splits what it
-received in the same month; a cycle among pools is an error.
+replaces them; the rule in effect on a month's last day governs that month. A
+rule that fails a check still governs its months: their amounts stay in the
+pool, with an error per month pointing at the rule (never a fall-back to an
+earlier rule). Pools are processed in dependency order, so a pool that
+allocates into another pool (step-down) is emptied first and the downstream
+pool splits what it received in the same month; a cycle among pools is an
+error.
 
 A pool is exactly the account named in its rule: postings to its sub-accounts
-are not part of it (a sub-account may be a pool of its own).
+are not part of it (a sub-account may be a pool of its own). A foreign amount
+counts at its value (`valuation`): the targets receive the value in the
+operating currency and the pool is credited the same units at the same price,
+so it is zero at month end in units and in value. After the allocation, every
+account under the pool root (`Expenses:Shared`, or the plugin's setting
+`pool-root=...`) must be empty at each month end (`residuals`).
 
-Bad input never raises: it becomes an `AllocationError` pointing at the rule (or
-at the driver posting at fault), and the month's amount stays in its pool, where
-a balance sheet shows it. Nothing depends on the date the ledger is loaded.
+The generated entries carry the synthetic filename `<ailab_books.plugins.allocate>`
+(so Fava never edits or deletes the rule as if it were their source) and the
+rule's location, relative to the main file, in `rule:`; errors point at the
+rule's real file and line. Bad input never raises: it becomes an error pointing
+at the rule (or at the posting at fault), and the month's amount stays in its
+pool, where a balance sheet shows it. Nothing depends on the date the ledger is
+loaded.
 """
 
 from __future__ import annotations
