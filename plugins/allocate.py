@@ -479,11 +479,13 @@ class _Run:
         """What lands in a downstream pool is part of its change this month."""
         for posting in entry.postings:
             downstream = self.postings.pool_months.get(posting.account)
-            if downstream is not None and posting.account != pool and posting.units is not None:
-                target_month = downstream.get(month)
-                if target_month is None:
-                    target_month = downstream[month] = PoolMonth()
-                target_month.add((posting.units.currency, None), posting.units.number)
+            units = posting.units
+            if downstream is None or posting.account == pool or units is None or units.number is None:
+                continue
+            target_month = downstream.get(month)
+            if target_month is None:
+                target_month = downstream[month] = PoolMonth()
+            target_month.add((units.currency, None), units.number)
 
 
 def _break_money_drivers(rules: list[Rule], logs: Mapping[str, DriverLog], errors: list[Any]) -> list[Rule]:
@@ -559,8 +561,11 @@ def allocate(
     # Order: upstream pools first; a cycle keeps every member's amounts where they are.
     order, cycles = _dependency_order(rules_by_pool)
     main_file = options_map.get("filename")
-    real_main = isinstance(main_file, str) and not main_file.startswith("<")
-    main_dir = os.path.dirname(os.path.abspath(main_file)) if real_main else None
+    main_dir = (
+        os.path.dirname(os.path.abspath(main_file))
+        if isinstance(main_file, str) and not main_file.startswith("<")
+        else None
+    )
     run = _Run(
         chart,
         rules_by_pool,
@@ -610,14 +615,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pool", help="only the allocations of this pool account")
     args = parser.parse_args(argv)
     entries, errors, _ = loader.load_file(args.ledger)
-    printer.print_errors(errors, file=sys.stderr)
+    printer.print_errors(errors, file=sys.stderr)  # type: ignore[no-untyped-call]
     for entry in entries:
         if (
             isinstance(entry, data.Transaction)
             and TAG in entry.tags
             and (args.pool is None or entry.meta.get("pool") == args.pool)
         ):
-            printer.print_entry(entry, file=sys.stdout)
+            printer.print_entry(entry, file=sys.stdout)  # type: ignore[no-untyped-call]
     return 1 if errors else 0
 
 

@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from beancount.core import account, data
-from beancount.core.account_types import AccountTypes
-from beancount.parser import options
+from beancount.core.account_types import DEFAULT_ACCOUNT_TYPES, AccountTypes
 
 
 @dataclass(frozen=True)
@@ -40,13 +39,19 @@ class Chart:
         for entry in opens:
             open_map.setdefault(entry.account, entry)
         close_map: dict[str, datetime.date] = {}
-        for entry in closes:
-            close_map.setdefault(entry.account, entry.date)
-        roots = options.get_account_types(options_map) if "name_expenses" in options_map else None
+        for close in closes:
+            close_map.setdefault(close.account, close.date)
+        # The ledger's own root names (option "name_expenses" and friends), read as
+        # beancount.parser.options.get_account_types does.
+        names = [
+            options_map.get(f"name_{kind}")
+            for kind in ("assets", "liabilities", "equity", "income", "expenses")
+        ]
+        roots = AccountTypes(*(str(name) for name in names)) if all(names) else DEFAULT_ACCOUNT_TYPES
         return cls(
             opens=open_map,
             closes=close_map,
-            roots=roots or AccountTypes("Assets", "Liabilities", "Equity", "Income", "Expenses"),
+            roots=roots,
             operating_currencies=tuple(options_map.get("operating_currency") or ()),
         )
 

@@ -59,8 +59,9 @@ class PoolRootBalances:
     def add_entries(self, entries: Iterable[data.Transaction]) -> None:
         for entry in entries:
             for posting in entry.postings:
-                if posting.units is not None and self.is_under_root(posting.account):
-                    self.add(entry, posting.account, posting.units.currency, posting.units.number)
+                units = posting.units
+                if units is not None and units.number is not None and self.is_under_root(posting.account):
+                    self.add(entry, posting.account, units.currency, units.number)
 
     def errors(
         self,

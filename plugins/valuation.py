@@ -112,8 +112,8 @@ class Valuer:
                 return f"it is priced in {price.currency}, not the operating currency {operating}"
             return (units.currency, price.number)
         if self._price_map is None:
-            self._price_map = prices.build_price_map(self._entries)
-        _, rate = prices.get_price(self._price_map, (units.currency, operating), date)
+            self._price_map = prices.build_price_map(self._entries)  # type: ignore[no-untyped-call]
+        _, rate = prices.get_price(self._price_map, (units.currency, operating), date)  # type: ignore[no-untyped-call]
         if rate is None:
             return (
                 f"there is no price of {units.currency} in {operating} on or before {date} "
