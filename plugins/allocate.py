@@ -172,24 +172,27 @@ def _scan_postings(
     pool_months: dict[str, dict[Month, PoolMonth]] = {pool: {} for pool in pools}
     logs = {driver: DriverLog() for driver in drivers}
     balances = PoolRootBalances(pool_root)
-    # Per account, worked out once: the driver activities it counts towards, and
-    # whether it is under the pool root.
-    accounts: dict[str, tuple[list[tuple[DriverLog, str]], bool]] = {}
+    # Per account, worked out once: the driver activities it counts towards, its
+    # months if it is a pool, and whether it is another account under the pool root
+    # (a pool's own balance is read from its months afterwards). Most accounts are
+    # none of these, and cost one dictionary look-up per posting.
+    accounts: dict[str, _AccountRole | None] = {}
     for entry in entries:
         if not isinstance(entry, data.Transaction):
             continue
         for posting in entry.postings:
             account = posting.account
+            role = accounts.get(account, _UNSEEN)
+            if role is _UNSEEN:
+                role = accounts[account] = _account_role(account, logs, pool_months, balances)
+            if role is None:
+                continue
             units = posting.units
             if units is None or units.number is None:
                 continue
-            known = accounts.get(account)
-            if known is None:
-                known = accounts[account] = (driver_keys(account, logs), balances.is_under_root(account))
-            keys, under_root = known
-            if under_root:
+            keys, months, other_under_root = role
+            if other_under_root:
                 balances.add(entry, account, units.currency, units.number)
-            months = pool_months.get(account)
             if months is not None:
                 month = (entry.date.year, entry.date.month)
                 pool_month = months.get(month)
@@ -205,6 +208,24 @@ def _scan_postings(
                 if units.currency in money:
                     log.money_postings.append((entry, posting))
     return _Postings(pool_months, logs, balances)
+
+
+_AccountRole = tuple[list[tuple[DriverLog, str]], dict[Month, PoolMonth] | None, bool]
+_UNSEEN: Any = object()
+
+
+def _account_role(
+    account: str,
+    logs: dict[str, DriverLog],
+    pool_months: dict[str, dict[Month, PoolMonth]],
+    balances: PoolRootBalances,
+) -> _AccountRole | None:
+    keys = driver_keys(account, logs)
+    months = pool_months.get(account)
+    other_under_root = months is None and balances.is_under_root(account)
+    if not keys and months is None and not other_under_root:
+        return None
+    return keys, months, other_under_root
 
 
 def _pool_root(chart: Chart, configured: str | None) -> str:
@@ -294,6 +315,14 @@ class _Emitter:
     dcontext: Any
     main_dir: str | None
     sequence: int = 0
+    # Rule location ("file:line" as written in the books) -> its form relative to the main file.
+    _relative: dict[str, str] = field(default_factory=dict)
+
+    def relative_location(self, rule: AllocationRule) -> str:
+        relative = self._relative.get(rule.location)
+        if relative is None:
+            relative = self._relative[rule.location] = _relative_location(rule.meta, self.main_dir)
+        return relative
 
     def _location(self) -> dict[str, Any]:
         return {"filename": GENERATED_FILENAME, "lineno": GENERATED_LINENO_BASE + self.sequence}
@@ -356,7 +385,7 @@ class _Emitter:
         label = month_label(month)
         meta = dict(
             location,
-            rule=_relative_location(rule.meta, self.main_dir),
+            rule=self.relative_location(rule),
             pool=rule.pool,
             driver=rule.driver,
             basis=rule.basis,
@@ -590,7 +619,9 @@ def allocate(
         run.allocate_pool(pool)
 
     # Check: nothing left under the pool root.
-    postings.balances.add_entries(run.generated)
+    for pool, months in postings.pool_months.items():
+        postings.balances.add_pool_months(pool, months)
+    postings.balances.add_entries(run.generated, postings.pool_months)
     errors.extend(postings.balances.errors(chart.opens, rules_by_pool, run.explained))
 
     if not run.generated:

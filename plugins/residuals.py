@@ -21,6 +21,7 @@ from typing import NamedTuple
 from beancount.core import data
 
 from .drivers import Month, month_label
+from .valuation import PoolMonth
 
 ZERO = Decimal(0)
 DEFAULT_POOL_ROOT_LEAF = "Shared"
@@ -56,12 +57,32 @@ class PoolRootBalances:
         per_currency[currency] = per_currency.get(currency, ZERO) + number
         self.first_entries.setdefault(account, entry)
 
-    def add_entries(self, entries: Iterable[data.Transaction]) -> None:
+    def add_pool_months(self, pool: str, months: Mapping[Month, PoolMonth]) -> None:
+        """A pool's changes, from its months (its postings and what upstream pools sent it)."""
+        if not self.is_under_root(pool):
+            return
+        per_month = self.changes.setdefault(pool, {})
+        for month, pool_month in months.items():
+            per_currency = per_month.setdefault(month, {})
+            for (currency, _), number in pool_month.groups.items():
+                per_currency[currency] = per_currency.get(currency, ZERO) + number
+            for problem in pool_month.problems:
+                units = problem.posting.units
+                if units is not None and units.number is not None:
+                    per_currency[units.currency] = per_currency.get(units.currency, ZERO) + units.number
+
+    def add_entries(self, entries: Iterable[data.Transaction], pools: Container[str]) -> None:
+        """The generated entries' postings not already in a pool's months: each pool's own
+        credit, and what they send to accounts under the root that are not pools."""
         for entry in entries:
+            own_pool = entry.meta.get("pool")
             for posting in entry.postings:
+                account = posting.account
                 units = posting.units
-                if units is not None and units.number is not None and self.is_under_root(posting.account):
-                    self.add(entry, posting.account, units.currency, units.number)
+                if units is None or units.number is None or not self.is_under_root(account):
+                    continue
+                if account == own_pool or account not in pools:
+                    self.add(entry, account, units.currency, units.number)
 
     def errors(
         self,
@@ -95,7 +116,14 @@ class PoolRootBalances:
                     else f"no allocate rule names it as a pool; add a rule, or book it outside {self.root}"
                 )
                 source = opens.get(account)
-                meta = source.meta if source is not None else self.first_entries[account].meta
+                first = self.first_entries.get(account)
+                meta = (
+                    source.meta
+                    if source is not None
+                    else first.meta
+                    if first is not None
+                    else data.new_metadata("<unknown>", 0)
+                )
                 errors.append(
                     UnallocatedError(
                         meta,
