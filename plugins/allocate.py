@@ -1,15 +1,24 @@
 """Allocate shared cost pools to activities by driver quantities recorded in the ledger.
 
-For each pool, each calendar month in which the pool's balance changed and each
-currency, the plugin takes the pool's net change in that month, splits it in
-proportion to the driver quantities of the rule in effect at the month's end,
-rounds the parts to the precision of the pool's amounts by the largest-remainder
-method (so the parts add up exactly), and emits one transaction on the month's
-last day that empties the pool into the targets.
+For each pool and each calendar month in which the pool's balance changed, the
+plugin takes the pool's net change in that month, valued in the operating
+currency, splits it in proportion to the driver quantities of the rule in
+effect at the month's end, rounds the parts by the largest-remainder method (so
+they add up exactly), and emits one transaction on the month's last day that
+empties the pool into the targets.
 
-Before (what finance writes)::
+Before (what finance writes, in ``main.beancount``)::
 
+    option "operating_currency" "USD"
     plugin "ailab_books.plugins.allocate"
+
+    2025-01-01 open Assets:Bank:Operating
+    2025-01-01 open Expenses:Shared:Ops
+    2025-01-01 open Expenses:COGS:Inference:Ops
+    2025-01-01 open Expenses:RnD:Training:Ops
+    2025-01-01 open Equity:Stats:Hours:Ops:Serving    HOUR
+    2025-01-01 open Equity:Stats:Hours:Ops:Training   HOUR
+    2025-01-01 open Equity:Stats:Offset               HOUR
 
     2025-01-01 custom "allocate" Expenses:Shared:Ops Equity:Stats:Hours:Ops
       serving:  Expenses:COGS:Inference:Ops
@@ -20,65 +29,100 @@ Before (what finance writes)::
       Assets:Bank:Operating
 
     2025-01-31 * "Timesheets" "Datacentre operations hours, January"
-      Equity:Stats:Hours:Ops:Serving   2 HOUR
-      Equity:Stats:Hours:Ops:Training  1 HOUR
-      Equity:Stats:Offset                       -3 HOUR
+      Equity:Stats:Hours:Ops:Serving    2 HOUR
+      Equity:Stats:Hours:Ops:Training   1 HOUR
+      Equity:Stats:Offset              -3 HOUR
 
-After (what the plugin adds, dated the month's last day)::
+After (what the plugin adds, dated the month's last day, after that day's postings)::
 
     2025-01-31 * "Allocate Expenses:Shared:Ops, 2025-01" #allocation ^alloc-Expenses-Shared-Ops-2025-01
-      rule: "main.beancount:3"
+      rule: "main.beancount:12"
       pool: "Expenses:Shared:Ops"
       driver: "Equity:Stats:Hours:Ops"
       basis: "period"
       period: "2025-01"
-      Expenses:COGS:Inference:Ops     66.67 USD
+      Expenses:COGS:Inference:Ops    66.67 USD
         activity: "Serving"
         quantity: 2
         unit: "HOUR"
         share: "0.666667"
-      Expenses:RnD:Training:Ops       33.33 USD
+      Expenses:RnD:Training:Ops      33.33 USD
         activity: "Training"
         quantity: 1
         unit: "HOUR"
         share: "0.333333"
-      Expenses:Shared:Ops           -100.00 USD
+      Expenses:Shared:Ops          -100.00 USD
 
 Rules are effective from their date until a later rule for the same pool
-replaces them; the rule in effect on a month's last day governs that month.
-Pools are processed in dependency order, so a pool that allocates into another
-pool (step-down) is emptied first and the downstream pool splits what it
-received in the same month; a cycle among pools is an error.
+replaces them; the rule in effect on a month's last day governs that month. A
+rule that fails a check still governs its months: their amounts stay in the
+pool, with an error per month pointing at the rule (never a fall-back to an
+earlier rule). Pools are processed in dependency order, so a pool that
+allocates into another pool (step-down) is emptied first and the downstream
+pool splits what it received in the same month; a cycle among pools is an
+error.
 
 A pool is exactly the account named in its rule: postings to its sub-accounts
-are not part of it (a sub-account may be a pool of its own).
+are not part of it (a sub-account may be a pool of its own). A foreign amount
+counts at its value (`valuation`): the targets receive the value in the
+operating currency and the pool is credited the same units at the same price,
+so it is zero at month end in units and in value. After the allocation, every
+account under the pool root (`Expenses:Shared`, or the plugin's setting
+`pool-root=...`) must be empty at each month end (`residuals`).
 
-Bad input never raises: it becomes an `AllocationError` pointing at the rule (or
-at the driver posting at fault), and the month's amount stays in its pool, where
-a balance sheet shows it. Nothing depends on the date the ledger is loaded.
+The generated entries carry the synthetic filename `<ailab_books.plugins.allocate>`
+(so Fava never edits or deletes the rule as if it were their source) and the
+rule's location, relative to the main file, in `rule:`; errors point at the
+rule's real file and line. Bad input never raises: it becomes an error pointing
+at the rule (or at the posting at fault), and the month's amount stays in its
+pool, where a balance sheet shows it. Nothing depends on the date the ledger is
+loaded.
 """
 
 from __future__ import annotations
 
-import bisect
-import calendar
-import datetime
+import os
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from beancount.core import data
 from beancount.core.amount import Amount
 
-from ailab_books.plugins.rounding import split_largest_remainder
-from ailab_books.plugins.rules import BASIS_LATEST, AllocationRule, parse_rules
+from .chart import Chart
+from .config import parse_config
+from .drivers import (
+    AllocationFailure,
+    DriverLog,
+    Month,
+    Weight,
+    driver_keys,
+    month_end,
+    month_label,
+    weights,
+)
+from .residuals import DEFAULT_POOL_ROOT_LEAF, PoolRootBalances
+from .rounding import split_largest_remainder
+from .rules import AllocationRule, BrokenRule, Rule, parse_rules, rule_in_effect, rule_order
+from .source import SourceLines
+from .valuation import PoolMonth, Problem, Valuer, places, quantum, value
 
 __plugins__ = ("allocate",)
 
 TAG = "allocation"
-Month = tuple[int, int]
+# Generated entries carry a synthetic filename, as beancount's own generated entries
+# do: Fava will not offer to edit or delete "the source" of an entry whose filename
+# starts with "<". Their line numbers start above any real file's, so that on a
+# month's last day they sort after that day's postings (beancount sorts by date,
+# directive type, line number), numbered in processing order so that a step-down
+# chain on the same day stays in order.
+GENERATED_FILENAME = "<ailab_books.plugins.allocate>"
+GENERATED_LINENO_BASE = 10**9
+ZERO = Decimal(0)
+
+__all__ = ["GENERATED_FILENAME", "TAG", "AllocationError", "allocate", "month_end", "month_label"]
 
 
 class AllocationError(NamedTuple):
@@ -87,123 +131,126 @@ class AllocationError(NamedTuple):
     entry: data.Directive | None
 
 
-def month_end(month: Month) -> datetime.date:
-    year, number = month
-    return datetime.date(year, number, calendar.monthrange(year, number)[1])
+@dataclass
+class _Ledger:
+    """What the allocation reads from the directives, gathered in one pass."""
+
+    opens: list[data.Open] = field(default_factory=list)
+    closes: list[data.Close] = field(default_factory=list)
+    customs: list[data.Custom] = field(default_factory=list)
 
 
-def month_label(month: Month) -> str:
-    return f"{month[0]:04d}-{month[1]:02d}"
-
-
-def _places(number: Decimal) -> int:
-    exponent = number.as_tuple().exponent
-    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
-
-
-ZERO = Decimal(0)
+def _scan_directives(entries: Iterable[data.Directive]) -> _Ledger:
+    ledger = _Ledger()
+    for entry in entries:
+        if isinstance(entry, data.Open):
+            ledger.opens.append(entry)
+        elif isinstance(entry, data.Close):
+            ledger.closes.append(entry)
+        elif isinstance(entry, data.Custom):
+            ledger.customs.append(entry)
+    return ledger
 
 
 @dataclass
-class _PoolMonth:
-    """A pool's net change in one month, per currency.
+class _Postings:
+    """The pools' monthly changes and the drivers' quantities, from one pass over the postings."""
 
-    Decimal addition keeps the finest exponent of its operands (1.10 + 2.90 is
-    4.00, 10.005 - 10.005 is 0.000), so the total also carries the precision of
-    the pool's amounts that month.
-    """
-
-    totals: dict[str, Decimal] = field(default_factory=dict)
-
-    def add(self, currency: str, number: Decimal) -> None:
-        self.totals[currency] = self.totals.get(currency, ZERO) + number
-
-    def places(self, currency: str) -> int:
-        return _places(self.totals[currency])
+    pool_months: dict[str, dict[Month, PoolMonth]]
+    logs: dict[str, DriverLog]
+    balances: PoolRootBalances
 
 
-@dataclass
-class _DriverLog:
-    """Quantities posted under one driver account, by date and activity."""
+def _scan_postings(
+    entries: Iterable[data.Directive],
+    pools: Iterable[str],
+    drivers: Iterable[str],
+    valuer: Valuer,
+    pool_root: str,
+    money: frozenset[str],
+) -> _Postings:
+    pool_months: dict[str, dict[Month, PoolMonth]] = {pool: {} for pool in pools}
+    logs = {driver: DriverLog() for driver in drivers}
+    balances = PoolRootBalances(pool_root)
+    # Per account, worked out once: the driver activities it counts towards, its
+    # months if it is a pool, and whether it is another account under the pool root
+    # (a pool's own balance is read from its months afterwards). Most accounts are
+    # none of these, and cost one dictionary look-up per posting.
+    accounts: dict[str, _AccountRole | None] = {}
+    for entry in entries:
+        if not isinstance(entry, data.Transaction):
+            continue
+        for posting in entry.postings:
+            account = posting.account
+            role = accounts.get(account, _UNSEEN)
+            if role is _UNSEEN:
+                role = accounts[account] = _account_role(account, logs, pool_months, balances)
+            if role is None:
+                continue
+            units = posting.units
+            if units is None or units.number is None:
+                continue
+            keys, months, other_under_root = role
+            if other_under_root:
+                balances.add(entry, account, units.currency, units.number)
+            if months is not None:
+                month = (entry.date.year, entry.date.month)
+                pool_month = months.get(month)
+                if pool_month is None:
+                    pool_month = months[month] = PoolMonth()
+                group = valuer.group(posting, entry.date)
+                if isinstance(group, str):
+                    pool_month.problems.append(Problem(entry, posting, group))
+                else:
+                    pool_month.add(group, units.number)
+            for log, key in keys:
+                log.add(entry, key, units.currency, units.number)
+                if units.currency in money:
+                    log.money_postings.append((entry, posting))
+    return _Postings(pool_months, logs, balances)
 
-    # date -> (activity key in lower case, unit) -> quantity; key "" is the driver itself.
-    by_date: dict[datetime.date, dict[tuple[str, str], Decimal]] = field(default_factory=dict)
-    # Activity key -> the sub-account name as written, for messages and metadata.
-    names: dict[str, str] = field(default_factory=dict)
-    # (date, activity key) -> the first transaction that posted there, and the first
-    # that posted a negative quantity there: where an error about that date points.
-    sources: dict[tuple[datetime.date, str], data.Transaction] = field(default_factory=dict)
-    negative_sources: dict[tuple[datetime.date, str], data.Transaction] = field(default_factory=dict)
-    _dates: list[datetime.date] | None = None
 
-    def add(self, entry: data.Transaction, key: str, unit: str, qty: Decimal) -> None:
-        date = entry.date
-        day = self.by_date.get(date)
-        if day is None:
-            day = self.by_date[date] = {}
-            self._dates = None
-        slot = (key, unit)
-        day[slot] = day.get(slot, ZERO) + qty
-        place = (date, key)
-        if place not in self.sources:
-            self.sources[place] = entry
-        if qty < 0 and place not in self.negative_sources:
-            self.negative_sources[place] = entry
+_AccountRole = tuple[list[tuple[DriverLog, str]], dict[Month, PoolMonth] | None, bool]
+_UNSEEN: Any = object()
 
-    @property
-    def dates(self) -> list[datetime.date]:
-        if self._dates is None:
-            self._dates = sorted(self.by_date)
-        return self._dates
 
-    def window(self, month: Month, basis: str) -> list[datetime.date]:
-        """The dates whose quantities weigh the given month."""
-        dates = self.dates
-        end = bisect.bisect_right(dates, month_end(month))
-        if basis == BASIS_LATEST:
-            return dates[end - 1 : end]
-        start = bisect.bisect_left(dates, datetime.date(month[0], month[1], 1))
-        return dates[start:end]
-
-    def source(self, dates: list[datetime.date], key: str) -> data.Meta | None:
-        """The metadata of the latest transaction in `dates` that posted to `key`,
-        preferring one that posted a negative quantity."""
-        for sources in (self.negative_sources, self.sources):
-            for date in reversed(dates):
-                entry = sources.get((date, key))
-                if entry is not None:
-                    return entry.meta
+def _account_role(
+    account: str,
+    logs: dict[str, DriverLog],
+    pool_months: dict[str, dict[Month, PoolMonth]],
+    balances: PoolRootBalances,
+) -> _AccountRole | None:
+    keys = driver_keys(account, logs)
+    months = pool_months.get(account)
+    other_under_root = months is None and balances.is_under_root(account)
+    if not keys and months is None and not other_under_root:
         return None
-
-    def quantities(self, dates: Iterable[datetime.date]) -> dict[str, dict[str, Decimal]]:
-        """Activity key -> unit -> total quantity over the given dates."""
-        totals: dict[str, dict[str, Decimal]] = {}
-        for date in dates:
-            for (key, unit), qty in self.by_date[date].items():
-                per_unit = totals.setdefault(key, {})
-                per_unit[unit] = per_unit.get(unit, ZERO) + qty
-        return totals
+    return keys, months, other_under_root
 
 
-class _Failure(Exception):
-    """One pool-month that cannot be allocated; carries the error to report."""
-
-    def __init__(self, message: str, source: data.Meta | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.source = source
+def _pool_root(chart: Chart, configured: str | None) -> str:
+    return configured or f"{chart.roots.expenses}:{DEFAULT_POOL_ROOT_LEAF}"
 
 
 def _dependency_order(
-    rules_by_pool: dict[str, list[AllocationRule]],
+    rules_by_pool: Mapping[str, list[Rule]],
 ) -> tuple[list[str], dict[str, list[str]]]:
     """Order pools so that every pool comes before the pools it allocates into.
 
     Returns the order of the pools outside any cycle and, for each pool inside a
-    cycle, the cycle's members (Tarjan's strongly connected components).
+    cycle, the cycle's members (Tarjan's strongly connected components). A broken
+    rule passes nothing on, so it adds no edge.
     """
     graph = {
-        pool: sorted({t for rule in rules for t in rule.target_accounts if t in rules_by_pool and t != pool})
+        pool: sorted(
+            {
+                target
+                for rule in rules
+                if isinstance(rule, AllocationRule)
+                for target in rule.target_accounts
+                if target in rules_by_pool and target != pool
+            }
+        )
         for pool, rules in rules_by_pool.items()
     }
     index: dict[str, int] = {}
@@ -247,195 +294,314 @@ def _dependency_order(
     return order, cycles
 
 
-def _rule_in_effect(rules: list[AllocationRule], month: Month) -> AllocationRule | None:
-    """The latest rule dated on or before the month's last day (rules sorted by date)."""
-    end = month_end(month)
-    in_effect = None
-    for rule in rules:
-        if rule.date <= end:
-            in_effect = rule
-        else:
-            break
-    return in_effect
-
-
-def _weights(
-    rule: AllocationRule, log: _DriverLog, month: Month
-) -> tuple[list[tuple[str, str, Decimal]], str]:
-    """The (activity name, target, quantity) triples and the unit weighing a month.
-
-    Raises _Failure for every reason the month cannot be split.
-    """
-    label = month_label(month)
-    where = "dated in " + label if rule.basis != BASIS_LATEST else f"dated on or before {label}"
-    dates = log.window(month, rule.basis)
-    quantities = log.quantities(dates)
-
-    direct = quantities.pop("", None)
-    if direct and any(qty != 0 for qty in direct.values()):
-        raise _Failure(
-            f"quantities posted on the driver account {rule.driver} itself, not on one of its "
-            f"activities (sub-accounts), {where}",
-            log.source(dates, ""),
-        )
-    units = {unit for per_unit in quantities.values() for unit, qty in per_unit.items() if qty}
-    if not units and quantities:
-        raise _Failure(f"driver quantities on {rule.driver} {where} add up to zero")
-    if not units:
-        raise _Failure(f"no driver quantities on {rule.driver} {where}")
-    if len(units) > 1:
-        raise _Failure(f"driver {rule.driver} mixes units {', '.join(sorted(units))} {where}")
-    (unit,) = units
-
-    def name(key: str) -> str:
-        return log.names.get(key, key)
-
-    for key, per_unit in sorted(quantities.items()):
-        qty = per_unit.get(unit, ZERO)
-        if qty < 0:
-            raise _Failure(
-                f"negative driver quantity {qty} {unit} for activity {name(key)} of {rule.driver} {where}",
-                log.source(dates, key),
-            )
-        if qty > 0 and rule.target_for(key) is None:
-            raise _Failure(
-                f"driver activity {name(key)} ({rule.driver}:{name(key)}, {qty} {unit} {where}) "
-                f"has no target in the rule; add '{key}: <account>' to it"
-            )
-    # In the order the rule lists its activities, which also breaks rounding ties.
-    weights = []
-    for key, target in rule.targets:
-        qty = quantities.get(key, {}).get(unit, ZERO)
-        if qty > 0:
-            weights.append((name(key), target, qty))
-    # Non-empty: a unit was found, so some activity has a positive quantity and a target.
-    return weights, unit
-
-
 def _share(qty: Decimal, total: Decimal) -> str:
     return format((qty / total).quantize(Decimal("0.000001")).normalize(), "f")
 
 
-def _allocation_entry(
-    rule: AllocationRule,
-    month: Month,
-    pool_month: _PoolMonth,
-    weights: list[tuple[str, str, Decimal]],
-    unit: str,
-) -> data.Transaction:
-    label = month_label(month)
-    total_qty = sum((qty for _, _, qty in weights), ZERO)
-    location = {
-        "filename": rule.meta.get("filename", "<allocate>"),
-        "lineno": rule.meta.get("lineno", 0),
-    }
-    postings = []
-    for currency in sorted(pool_month.totals):
-        amount = pool_month.totals[currency]
-        if amount == 0:
-            continue
-        quantum = Decimal(1).scaleb(-pool_month.places(currency))
-        parts = split_largest_remainder(amount, [qty for _, _, qty in weights], quantum)
-        for (name, target, qty), part in zip(weights, parts, strict=True):
-            if part == 0:
+def _relative_location(meta: data.Meta, main_dir: str | None) -> str:
+    """The rule's "file:line", relative to the main file's directory when it is a real path,
+    so that two checkouts of the same books generate identical entries."""
+    filename = str(meta.get("filename", "<unknown>"))
+    if main_dir and not filename.startswith("<"):
+        filename = os.path.relpath(os.path.abspath(filename), main_dir)
+    return f"{filename}:{meta.get('lineno', 0)}"
+
+
+@dataclass
+class _Emitter:
+    """Builds the generated entries, numbered in processing order."""
+
+    operating_currency: str | None
+    dcontext: Any
+    main_dir: str | None
+    sequence: int = 0
+    # Rule location ("file:line" as written in the books) -> its form relative to the main file.
+    _relative: dict[str, str] = field(default_factory=dict)
+
+    def relative_location(self, rule: AllocationRule) -> str:
+        relative = self._relative.get(rule.location)
+        if relative is None:
+            relative = self._relative[rule.location] = _relative_location(rule.meta, self.main_dir)
+        return relative
+
+    def _location(self) -> dict[str, Any]:
+        return {"filename": GENERATED_FILENAME, "lineno": GENERATED_LINENO_BASE + self.sequence}
+
+    def target_currencies(self, pool_month: PoolMonth) -> list[str]:
+        """The currencies the targets receive: the operating one, or each currency as it is."""
+        if self.operating_currency is not None:
+            return [self.operating_currency]
+        return sorted({currency for (currency, _), number in pool_month.groups.items() if number != 0})
+
+    def _parts(self, pool_month: PoolMonth, weights: list[Weight]) -> list[tuple[str, list[Decimal]]]:
+        """Per currency the targets receive, each target's part."""
+        quantities = [qty for _, _, qty in weights]
+        if self.operating_currency is None:
+            return [
+                (
+                    currency,
+                    split_largest_remainder(
+                        pool_month.groups[(currency, None)],
+                        quantities,
+                        Decimal(1).scaleb(-places(pool_month.groups[(currency, None)])),
+                    ),
+                )
+                for currency in self.target_currencies(pool_month)
+            ]
+        unit = quantum(pool_month, self.operating_currency, self.dcontext)
+        return [(self.operating_currency, split_largest_remainder(value(pool_month), quantities, unit))]
+
+    def entry(
+        self, rule: AllocationRule, month: Month, pool_month: PoolMonth, weights: list[Weight], unit: str
+    ) -> data.Transaction:
+        self.sequence += 1
+        location = self._location()
+        total_qty = sum((qty for _, _, qty in weights), ZERO)
+        postings: list[data.Posting] = []
+
+        def credit(currency: str, number: Decimal, price: Decimal | None) -> None:
+            if number != 0:
+                at = (
+                    Amount(price, self.operating_currency)
+                    if price is not None and self.operating_currency
+                    else None
+                )
+                postings.append(
+                    data.Posting(rule.pool, Amount(-number, currency), None, at, None, dict(location))
+                )
+
+        for currency, parts in self._parts(pool_month, weights):
+            for (name, target, qty), part in zip(weights, parts, strict=True):
+                if part != 0:
+                    meta = dict(
+                        location, activity=name, quantity=qty, unit=unit, share=_share(qty, total_qty)
+                    )
+                    postings.append(data.Posting(target, Amount(part, currency), None, None, None, meta))
+            if self.operating_currency is None:
+                credit(currency, pool_month.groups[(currency, None)], None)
+        if self.operating_currency is not None:
+            for (currency, price), number in sorted(pool_month.groups.items(), key=_credit_order):
+                credit(currency, number, price)
+        label = month_label(month)
+        meta = dict(
+            location,
+            rule=self.relative_location(rule),
+            pool=rule.pool,
+            driver=rule.driver,
+            basis=rule.basis,
+            period=label,
+        )
+        return data.Transaction(
+            meta,
+            month_end(month),
+            "*",
+            None,
+            f"Allocate {rule.pool}, {label}",
+            frozenset({TAG}),
+            frozenset({f"alloc-{rule.pool.replace(':', '-')}-{label}"}),
+            postings,
+        )
+
+
+def _credit_order(item: tuple[tuple[str, Decimal | None], Decimal]) -> tuple[int, str, Decimal]:
+    (currency, price), _ = item
+    return (price is not None, currency, price if price is not None else ZERO)
+
+
+def _prevalidate(rule: AllocationRule, month: Month, currencies: list[str], chart: Chart) -> None:
+    """Raise AllocationFailure for what beancount would refuse in the generated entry,
+    where its error would point at no line of the books."""
+    end = month_end(month)
+    why = chart.inactive_on(rule.pool, end)
+    if why:
+        raise AllocationFailure(f"the pool is {why}, before the month's end")
+    for _, target in rule.targets:
+        why = chart.inactive_on(target, end)
+        if why:
+            raise AllocationFailure(f"target {target} is {why}, before the month's end")
+        for currency in currencies:
+            if chart.excludes(target, currency):
+                raise AllocationFailure(f"target {target} is opened for other currencies than {currency}")
+
+
+@dataclass
+class _Run:
+    """One allocation run: the state shared by its steps."""
+
+    chart: Chart
+    rules_by_pool: dict[str, list[Rule]]
+    postings: _Postings
+    emitter: _Emitter
+    errors: list[Any] = field(default_factory=list)
+    generated: list[data.Transaction] = field(default_factory=list)
+    # (pool, month) pairs with an allocation error: their amount stays, already explained.
+    explained: set[tuple[str, Month]] = field(default_factory=set)
+
+    def fail(
+        self, pool: str, month: Month, source: data.Meta, message: str, entry: data.Directive | None
+    ) -> None:
+        self.errors.append(AllocationError(source, message, entry))
+        self.explained.add((pool, month))
+
+    def allocate_pool(self, pool: str) -> None:
+        describe = self.emitter.operating_currency
+        rules = self.rules_by_pool[pool]
+        months = self.postings.pool_months[pool]
+        for month in sorted(months):
+            pool_month = months[month]
+            if pool_month.is_zero():
                 continue
-            meta = dict(location, activity=name, quantity=qty, unit=unit, share=_share(qty, total_qty))
-            postings.append(data.Posting(target, Amount(part, currency), None, None, None, meta))
-        postings.append(data.Posting(rule.pool, Amount(-amount, currency), None, None, None, dict(location)))
-    meta = dict(
-        location,
-        rule=rule.location,
-        pool=rule.pool,
-        driver=rule.driver,
-        basis=rule.basis,
-        period=label,
-    )
-    return data.Transaction(
-        meta,
-        month_end(month),
-        "*",
-        None,
-        f"Allocate {rule.pool}, {label}",
-        frozenset({TAG}),
-        frozenset({f"alloc-{rule.pool.replace(':', '-')}-{label}"}),
-        postings,
-    )
+            label = month_label(month)
+            amounts = pool_month.describe(describe)
+            for problem in pool_month.problems:
+                units = problem.posting.units
+                self.fail(
+                    pool,
+                    month,
+                    problem.entry.meta,
+                    f"Cannot allocate {pool} for {label}: its posting of {units} on {problem.entry.date} "
+                    f"cannot be valued: {problem.reason}; the month's amount stays in the pool",
+                    problem.entry,
+                )
+            if pool_month.problems:
+                continue
+            rule = rule_in_effect(rules, month_end(month))
+            if rule is None:
+                first = rules[0]
+                self.fail(
+                    pool,
+                    month,
+                    first.meta,
+                    f"{pool} changed by {amounts} in {label}, before its first allocate rule "
+                    f"({first.date}); the amount stays in the pool",
+                    first.entry,
+                )
+                continue
+            if isinstance(rule, BrokenRule):
+                self.fail(
+                    pool,
+                    month,
+                    rule.meta,
+                    f"Cannot allocate {amounts} of {pool} for {label}: the rule at {rule.location} is "
+                    "invalid (see the error there); the amount stays in the pool",
+                    rule.entry,
+                )
+                continue
+            try:
+                _prevalidate(rule, month, self.emitter.target_currencies(pool_month), self.chart)
+                month_weights, unit = weights(rule, self.postings.logs[rule.driver], month)
+            except AllocationFailure as failure:
+                self.fail(
+                    pool,
+                    month,
+                    failure.source or rule.meta,
+                    f"Cannot allocate {amounts} of {pool} for {label}: {failure.message}; "
+                    "the amount stays in the pool",
+                    rule.entry,
+                )
+                continue
+            entry = self.emitter.entry(rule, month, pool_month, month_weights, unit)
+            self.generated.append(entry)
+            self._step_down(pool, month, entry)
+
+    def _step_down(self, pool: str, month: Month, entry: data.Transaction) -> None:
+        """What lands in a downstream pool is part of its change this month."""
+        for posting in entry.postings:
+            downstream = self.postings.pool_months.get(posting.account)
+            units = posting.units
+            if downstream is None or posting.account == pool or units is None or units.number is None:
+                continue
+            target_month = downstream.get(month)
+            if target_month is None:
+                target_month = downstream[month] = PoolMonth()
+            target_month.add((units.currency, None), units.number)
 
 
-def _driver_keys(account: str, logs: dict[str, _DriverLog]) -> list[tuple[_DriverLog, str]]:
-    """The (driver log, activity key) pairs a posting to `account` counts towards.
+def _break_money_drivers(rules: list[Rule], logs: Mapping[str, DriverLog], errors: list[Any]) -> list[Rule]:
+    """A driver with money posted under it is no quantity: each such posting is an error,
+    and every rule weighed by that driver governs its months as a broken rule."""
+    money_drivers: set[str] = set()
+    for driver, log in sorted(logs.items()):
+        for entry, posting in log.money_postings:
+            money_drivers.add(driver)
+            errors.append(
+                AllocationError(
+                    entry.meta,
+                    f"Posting of {posting.units} to {posting.account}, under the allocation driver "
+                    f"{driver}: a driver holds quantities, never the operating currency; the pools it "
+                    "weighs are not allocated until this is moved",
+                    entry,
+                )
+            )
+    return [
+        BrokenRule(rule.date, rule.pool, rule.entry)
+        if isinstance(rule, AllocationRule) and rule.driver in money_drivers
+        else rule
+        for rule in rules
+    ]
 
-    Worked out once per account; the activity's name as written is recorded in
-    the log on the way. Key "" means the driver account itself.
-    """
-    keys: list[tuple[_DriverLog, str]] = []
-    for driver, log in logs.items():
-        if account == driver:
-            keys.append((log, ""))
-        elif account.startswith(driver) and account[len(driver)] == ":":
-            name = account[len(driver) + 1 :].split(":", 1)[0]
-            key = name.lower()
-            log.names.setdefault(key, name)
-            keys.append((log, key))
-    return keys
+
+def _config_errors(options_map: Mapping[str, Any], problems: list[str], source: SourceLines) -> list[Any]:
+    filename = str(options_map.get("filename") or "<unknown>")
+    meta = data.new_metadata(filename, source.find_line(filename, '"ailab_books.plugins.allocate"'))
+    return [
+        AllocationError(meta, f"Invalid allocate plugin setting: {problem}", None) for problem in problems
+    ]
 
 
 def allocate(
-    entries: list[data.Directive], options_map: dict, config: str | None = None
-) -> tuple[list[data.Directive], list]:
+    entries: list[data.Directive], options_map: Mapping[str, Any], config: str | None = None
+) -> tuple[list[data.Directive], list[Any]]:
     """Beancount plugin: emit the allocation transactions for every pool and month.
 
     Args:
       entries: the ledger's directives.
-      options_map: the parser's options (unused).
-      config: unused; rules live in the ledger as `custom "allocate"` directives.
+      options_map: the parser's options (root names, operating currency, main file).
+      config: optional settings, e.g. "pool-root=Expenses:Overhead" (see config.py).
     Returns:
       The entries plus one generated transaction per pool and month, sorted, and
       the errors found.
     """
-    del options_map, config
-    opened: set[str] = set()
-    customs: list[data.Custom] = []
-    for entry in entries:
-        if isinstance(entry, data.Open):
-            opened.add(entry.account)
-        elif isinstance(entry, data.Custom):
-            customs.append(entry)
-    rules, rule_errors = parse_rules(customs, opened)
-    errors: list = list(rule_errors)
-    if not rules:
-        return entries, errors
+    # Scan: the accounts, the rules, the settings.
+    ledger = _scan_directives(entries)
+    chart = Chart.build(ledger.opens, ledger.closes, options_map)
+    source = SourceLines()
+    settings, problems = parse_config(config)
+    errors: list[Any] = _config_errors(options_map, problems, source)
+    pool_root = _pool_root(chart, settings.pool_root)
+    rules, rule_errors = parse_rules(ledger.customs, chart, source, pool_root)
+    errors.extend(rule_errors)
 
-    rules_by_pool: dict[str, list[AllocationRule]] = defaultdict(list)
+    rules_by_pool: dict[str, list[Rule]] = defaultdict(list)
+    for rule in rules:
+        rules_by_pool[rule.pool].append(rule)
+    drivers = sorted({rule.driver for rule in rules if isinstance(rule, AllocationRule)})
+    valuer = Valuer(entries, chart.operating_currency)
+    postings = _scan_postings(
+        entries, rules_by_pool, drivers, valuer, pool_root, frozenset(chart.operating_currencies)
+    )
+    rules = _break_money_drivers(rules, postings.logs, errors)
+    rules_by_pool = defaultdict(list)
     for rule in rules:
         rules_by_pool[rule.pool].append(rule)
     for pool_rules in rules_by_pool.values():
-        pool_rules.sort(key=lambda r: r.date)
-    drivers = sorted({rule.driver for rule in rules})
+        pool_rules.sort(key=rule_order)
 
-    # One pass over the postings: the pools' monthly changes and the drivers' quantities.
-    pool_months: dict[str, dict[Month, _PoolMonth]] = {pool: {} for pool in rules_by_pool}
-    logs: dict[str, _DriverLog] = {driver: _DriverLog() for driver in drivers}
-    driver_keys_cache: dict[str, list[tuple[_DriverLog, str]]] = {}
-    for entry in entries:
-        if not isinstance(entry, data.Transaction):
-            continue
-        for posting in entry.postings:
-            account = posting.account
-            units = posting.units
-            if account in pool_months:
-                month = (entry.date.year, entry.date.month)
-                pool_month = pool_months[account].get(month)
-                if pool_month is None:
-                    pool_month = pool_months[account][month] = _PoolMonth()
-                pool_month.add(units.currency, units.number)
-            keys = driver_keys_cache.get(account)
-            if keys is None:
-                keys = driver_keys_cache[account] = _driver_keys(account, logs)
-            for log, key in keys:
-                log.add(entry, key, units.currency, units.number)
-
+    # Order: upstream pools first; a cycle keeps every member's amounts where they are.
     order, cycles = _dependency_order(rules_by_pool)
+    main_file = options_map.get("filename")
+    main_dir = (
+        os.path.dirname(os.path.abspath(main_file))
+        if isinstance(main_file, str) and not main_file.startswith("<")
+        else None
+    )
+    run = _Run(
+        chart,
+        rules_by_pool,
+        postings,
+        _Emitter(chart.operating_currency, options_map.get("dcontext"), main_dir),
+        errors,
+    )
     for pool in sorted(cycles):
         first = rules_by_pool[pool][0]
         errors.append(
@@ -446,55 +612,21 @@ def allocate(
                 first.entry,
             )
         )
+        run.explained.update((pool, month) for month in postings.pool_months[pool])
 
-    generated: list[data.Directive] = []
+    # Emit: one entry per pool and month, in dependency order.
     for pool in order:
-        pool_rules = rules_by_pool[pool]
-        for month in sorted(pool_months[pool]):
-            pool_month = pool_months[pool][month]
-            if all(amount == 0 for amount in pool_month.totals.values()):
-                continue
-            rule = _rule_in_effect(pool_rules, month)
-            amounts = ", ".join(
-                f"{amount} {currency}" for currency, amount in sorted(pool_month.totals.items())
-            )
-            if rule is None:
-                first = pool_rules[0]
-                errors.append(
-                    AllocationError(
-                        first.meta,
-                        f"{pool} changed by {amounts} in {month_label(month)}, before its first "
-                        f"allocate rule ({first.date}); the amount stays in the pool",
-                        first.entry,
-                    )
-                )
-                continue
-            try:
-                weights, unit = _weights(rule, logs[rule.driver], month)
-            except _Failure as failure:
-                errors.append(
-                    AllocationError(
-                        failure.source or rule.meta,
-                        f"Cannot allocate {amounts} of {pool} for {month_label(month)}: "
-                        f"{failure.message}; the amount stays in the pool",
-                        rule.entry,
-                    )
-                )
-                continue
-            entry = _allocation_entry(rule, month, pool_month, weights, unit)
-            generated.append(entry)
-            # Step-down: what lands in a downstream pool is part of its change this month.
-            for posting in entry.postings:
-                downstream = pool_months.get(posting.account)
-                if downstream is not None and posting.account != pool:
-                    target_month = downstream.get(month)
-                    if target_month is None:
-                        target_month = downstream[month] = _PoolMonth()
-                    target_month.add(posting.units.currency, posting.units.number)
+        run.allocate_pool(pool)
 
-    if not generated:
+    # Check: nothing left under the pool root.
+    for pool, months in postings.pool_months.items():
+        postings.balances.add_pool_months(pool, months)
+    postings.balances.add_entries(run.generated, postings.pool_months)
+    errors.extend(postings.balances.errors(chart.opens, rules_by_pool, run.explained))
+
+    if not run.generated:
         return entries, errors
-    return sorted([*entries, *generated], key=data.entry_sortkey), errors
+    return sorted([*entries, *run.generated], key=data.entry_sortkey), errors
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -514,14 +646,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pool", help="only the allocations of this pool account")
     args = parser.parse_args(argv)
     entries, errors, _ = loader.load_file(args.ledger)
-    printer.print_errors(errors, file=sys.stderr)
+    printer.print_errors(errors, file=sys.stderr)  # type: ignore[no-untyped-call]
     for entry in entries:
         if (
             isinstance(entry, data.Transaction)
             and TAG in entry.tags
             and (args.pool is None or entry.meta.get("pool") == args.pool)
         ):
-            printer.print_entry(entry, file=sys.stdout)
+            printer.print_entry(entry, file=sys.stdout)  # type: ignore[no-untyped-call]
     return 1 if errors else 0
 
 

@@ -21,7 +21,7 @@ from decimal import Decimal
 
 def _as_integers(weights: Sequence[Decimal]) -> list[int]:
     """Scale decimal weights by a common power of ten so that all are integers."""
-    places = max((-w.as_tuple().exponent for w in weights if w.is_finite()), default=0)
+    places = max((-int(w.as_tuple().exponent) for w in weights if w.is_finite()), default=0)
     places = max(places, 0)
     scale = Decimal(10) ** places
     return [int(w * scale) for w in weights]

@@ -1,4 +1,4 @@
-"""Read `custom "allocate"` directives into validated allocation rules.
+"""Read `custom "allocate"` directives into allocation rules, and check them.
 
 A rule names a cost pool and a driver account, and maps each activity of the
 driver (a direct sub-account of it, compared case-insensitively) to a target
@@ -13,8 +13,21 @@ account::
 dated inside the month; "latest" by those of the most recent date on or before
 the month's end (a standing time-study estimate).
 
-Each malformed rule becomes an `AllocationRuleError` pointing at the directive,
-and the rule is left out: its pool then keeps its costs, visibly.
+Each problem becomes an `AllocationRuleError` pointing at the directive. A rule
+with a problem is not dropped: as long as its pool can be read (its first value
+is an account name) it becomes a `BrokenRule`, which governs its pool from its
+date like any rule, and under which nothing moves. Dropping it would hand its
+months back to an earlier rule for the same pool, a different figure with an
+error that reads as if only the new rule had been refused.
+
+What a rule may name (money only moves between profit-and-loss accounts):
+
+- the pool is an opened Expenses or Income account (the ledger's root names);
+- every target is an opened account of the pool's own root, not the pool
+  itself, not inside the driver's subtree, open on the months it receives;
+- the driver is a quantity account: not a profit-and-loss account, and no
+  `open` at or under it lists an operating currency;
+- no metadata key is written twice (read back from the source file).
 """
 
 from __future__ import annotations
@@ -25,6 +38,9 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from beancount.core import account, data
+
+from .chart import Chart
+from .source import SourceLines, repeated_keys
 
 RULE_TYPE = "allocate"
 BASIS_PERIOD = "period"
@@ -41,9 +57,13 @@ class AllocationRuleError(NamedTuple):
     entry: data.Directive | None
 
 
+def _location(meta: data.Meta) -> str:
+    return f"{meta.get('filename', '<unknown>')}:{meta.get('lineno', 0)}"
+
+
 @dataclass(frozen=True)
 class AllocationRule:
-    """One validated `custom "allocate"` directive."""
+    """One valid `custom "allocate"` directive."""
 
     date: datetime.date
     pool: str
@@ -59,7 +79,7 @@ class AllocationRule:
 
     @property
     def location(self) -> str:
-        return f"{self.meta.get('filename', '<unknown>')}:{self.meta.get('lineno', 0)}"
+        return _location(self.meta)
 
     def target_for(self, activity: str) -> str | None:
         wanted = activity.lower()
@@ -73,43 +93,46 @@ class AllocationRule:
         return frozenset(target for _, target in self.targets)
 
 
+@dataclass(frozen=True)
+class BrokenRule:
+    """A rule that failed a check: it governs its pool from its date, and nothing moves."""
+
+    date: datetime.date
+    pool: str
+    entry: data.Custom = field(compare=False, repr=False)
+
+    @property
+    def meta(self) -> data.Meta:
+        return self.entry.meta
+
+    @property
+    def location(self) -> str:
+        return _location(self.meta)
+
+
+Rule = AllocationRule | BrokenRule
+
+
 def _account_value(value: object) -> str | None:
     return value if isinstance(value, str) and account.is_valid(value) else None
 
 
-def parse_rule(
-    entry: data.Custom, opened: set[str]
-) -> tuple[AllocationRule | None, list[AllocationRuleError]]:
-    """Validate one `custom "allocate"` entry.
+def _read_accounts(entry: data.Custom) -> tuple[str | None, str | None, bool]:
+    """The pool and driver a rule names, and whether the values are well-formed.
 
-    Args:
-      entry: a Custom directive whose type is "allocate".
-      opened: the accounts that have an Open directive.
-    Returns:
-      The rule, or None when it is malformed, and the errors found.
+    Accounts are written bare; a quoted account name is accepted too, since it is
+    unambiguous and a common slip.
     """
-    errors: list[AllocationRuleError] = []
-
-    def error(message: str) -> None:
-        errors.append(AllocationRuleError(entry.meta, message, entry))
-
     values = entry.values or []
-    # Accounts are written bare; a quoted account name is accepted too, since it is
-    # unambiguous and a common slip.
     accounts = [_account_value(v.value) if v.dtype in (account.TYPE, str) else None for v in values]
-    if len(values) != 2 or None in accounts:
-        error(
-            "Malformed allocate rule: expected two accounts, the pool then the driver, as in "
-            "'custom \"allocate\" Expenses:Shared:Power Equity:Stats:GPUH'"
-        )
-        return None, errors
-    pool, driver = accounts
-    assert pool is not None and driver is not None
+    pool = accounts[0] if accounts else None
+    driver = accounts[1] if len(accounts) > 1 else None
+    return pool, driver, len(values) == 2 and pool is not None and driver is not None
 
-    basis = entry.meta.get("basis", BASIS_PERIOD)
-    if basis not in BASES:
-        error(f'Invalid basis {basis!r} in allocate rule for {pool}: use "period" or "latest"')
 
+def _read_targets(
+    entry: data.Custom, pool: str, error: _Report, report_repeats: bool
+) -> list[tuple[str, str]]:
     targets: list[tuple[str, str]] = []
     seen: set[str] = set()
     for key, value in entry.meta.items():
@@ -123,53 +146,162 @@ def parse_rule(
             )
             continue
         if key.lower() in seen:
-            error(f"Activity '{key}' is mapped twice in allocate rule for {pool}")
+            if report_repeats:
+                error(f"Activity '{key}' is mapped twice in allocate rule for {pool}")
             continue
         seen.add(key.lower())
         targets.append((key.lower(), target))
-    if not targets and not errors:
-        error(f"Allocate rule for {pool} maps no activity to a target account")
+    return targets
 
-    if pool not in opened:
-        error(f"Allocate rule names pool account {pool}, which is not opened")
-    if driver not in opened and not any(name.startswith(driver + ":") for name in opened):
-        error(f"Allocate rule names driver account {driver}, which is not opened")
+
+def _check_repeated_keys(
+    entry: data.Custom, pool: str, keys: list[tuple[str, int]] | None, error: _Report
+) -> None:
+    if keys is None:  # source not readable (e.g. a ledger loaded from a string): skip
+        return
+    for key, lines in sorted(repeated_keys(keys).items()):
+        what = "Key" if key in _RESERVED_KEYS else "Activity"
+        error(
+            f"{what} '{key}' is written {len(lines)} times in allocate rule for {pool} (lines "
+            f"{', '.join(str(n) for n in lines)}); beancount keeps only the last, so write it once"
+        )
+
+
+class _Report:
+    """Collects the errors of one rule, all pointing at the rule."""
+
+    def __init__(self, entry: data.Custom) -> None:
+        self.entry = entry
+        self.errors: list[AllocationRuleError] = []
+
+    def __call__(self, message: str) -> None:
+        self.errors.append(AllocationRuleError(self.entry.meta, message, self.entry))
+
+
+def _check_pool(pool: str, chart: Chart, pool_candidates: Iterable[str], error: _Report) -> None:
+    if not chart.is_opened(pool):
+        error(
+            f"Allocate rule names pool account {pool}, which is not opened"
+            + chart.suggestion(pool, pool_candidates)
+        )
+    if not chart.is_profit_and_loss(pool):
+        error(
+            f"Allocate rule names pool account {pool}, which is under {chart.root(pool)}: a pool is an "
+            f"{chart.roots.expenses} or {chart.roots.income} account (money only moves between "
+            "profit-and-loss accounts)"
+        )
+
+
+def _check_driver(driver: str, chart: Chart, error: _Report) -> None:
+    subtree = chart.subtree(driver)
+    if not subtree:
+        error(
+            f"Allocate rule names driver account {driver}, which is not opened"
+            + chart.suggestion(driver, chart.parents())
+        )
+    if chart.is_profit_and_loss(driver):
+        error(
+            f"Allocate rule names driver account {driver}, which is under {chart.root(driver)}: a "
+            "driver holds quantities (hours, GPU-hours, tokens), never a profit-and-loss account"
+        )
+    for name in subtree:
+        currency = chart.admitted_operating_currency(name)
+        if currency is not None:
+            where = "" if name == driver else f" (its sub-account {name})"
+            error(
+                f"Allocate rule names driver account {driver}, whose open{where} admits the operating "
+                f"currency {currency}: a driver holds quantities, not money"
+            )
+            break
+
+
+def _check_targets(
+    pool: str, driver: str, targets: list[tuple[str, str]], chart: Chart, error: _Report
+) -> None:
+    pool_root = chart.root(pool)
     for activity, target in targets:
-        if target not in opened:
-            error(f"Allocate rule for {pool} sends '{activity}' to {target}, which is not opened")
+        if not chart.is_opened(target):
+            error(
+                f"Allocate rule for {pool} sends '{activity}' to {target}, which is not opened"
+                + chart.suggestion(target, chart.opens)
+            )
         if target == pool:
             error(f"Allocate rule for {pool} sends '{activity}' back to the pool itself")
+        elif target == driver or target.startswith(driver + ":"):
+            error(
+                f"Allocate rule for {pool} sends '{activity}' to {target}, inside its driver "
+                f"{driver}: a driver holds quantities, not money"
+            )
+        elif chart.root(target) != pool_root and chart.is_profit_and_loss(pool):
+            error(
+                f"Allocate rule for {pool} sends '{activity}' to {target}, which is under "
+                f"{chart.root(target)}: the targets of a pool under {pool_root} are {pool_root} accounts "
+                "(money only moves between profit-and-loss accounts of the same kind)"
+            )
 
-    if errors:
-        return None, errors
-    return (
-        AllocationRule(
-            date=entry.date,
-            pool=pool,
-            driver=driver,
-            targets=tuple(targets),
-            basis=basis,
-            entry=entry,
-        ),
-        errors,
+
+def parse_rule(
+    entry: data.Custom, chart: Chart, source: SourceLines, pool_candidates: Iterable[str] = ()
+) -> tuple[Rule | None, list[AllocationRuleError]]:
+    """Read and check one `custom "allocate"` entry.
+
+    Args:
+      entry: a Custom directive whose type is "allocate".
+      chart: the ledger's accounts.
+      source: the ledger's source lines (to find metadata keys written twice).
+      pool_candidates: the accounts to suggest when the pool is not opened.
+    Returns:
+      The rule (a BrokenRule when any check fails, None when not even its pool can
+      be read) and the errors found, each pointing at the entry.
+    """
+    error = _Report(entry)
+    pool, driver, well_formed = _read_accounts(entry)
+    if not well_formed:
+        error(
+            "Malformed allocate rule: expected two accounts, the pool then the driver, as in "
+            "'custom \"allocate\" Expenses:Shared:Power Equity:Stats:GPUH'"
+        )
+        return (BrokenRule(entry.date, pool, entry) if pool else None), error.errors
+    assert pool is not None and driver is not None
+
+    basis = entry.meta.get("basis", BASIS_PERIOD)
+    if basis not in BASES:
+        error(f'Invalid basis {basis!r} in allocate rule for {pool}: use "period" or "latest"')
+    # The parser keeps the last value of a key written twice; the source shows both.
+    keys = source.metadata_keys(entry.meta)
+    targets = _read_targets(entry, pool, error, report_repeats=keys is None)
+    _check_repeated_keys(entry, pool, keys, error)
+    if not targets and not error.errors:
+        error(f"Allocate rule for {pool} maps no activity to a target account")
+    _check_pool(pool, chart, pool_candidates, error)
+    _check_driver(driver, chart, error)
+    _check_targets(pool, driver, targets, chart, error)
+
+    if error.errors:
+        return BrokenRule(entry.date, pool, entry), error.errors
+    rule = AllocationRule(
+        date=entry.date, pool=pool, driver=driver, targets=tuple(targets), basis=str(basis), entry=entry
     )
+    return rule, []
 
 
 def parse_rules(
-    customs: Iterable[data.Custom], opened: set[str]
-) -> tuple[list[AllocationRule], list[AllocationRuleError]]:
-    """Validate every `custom "allocate"` entry among `customs`.
+    customs: Iterable[data.Custom], chart: Chart, source: SourceLines, pool_root: str
+) -> tuple[list[Rule], list[AllocationRuleError]]:
+    """Read and check every `custom "allocate"` entry among `customs`.
 
-    Two rules for the same pool on the same date are ambiguous: the first one
-    written is kept and the second reported.
+    Two rules for the same pool on the same date are ambiguous: the second one
+    written is reported and, broken, governs from that date (nothing moves until
+    one of them is removed).
     """
-    rules: list[AllocationRule] = []
+    entries = [entry for entry in customs if entry.type == RULE_TYPE]
+    named_pools = {pool for entry in entries if (pool := _read_accounts(entry)[0]) and chart.is_opened(pool)}
+    pool_candidates = named_pools | {name for name in chart.opens if name.startswith(pool_root + ":")}
+    rules: list[Rule] = []
     errors: list[AllocationRuleError] = []
-    seen: dict[tuple[str, datetime.date], AllocationRule] = {}
-    for entry in customs:
-        if entry.type != RULE_TYPE:
-            continue
-        rule, rule_errors = parse_rule(entry, opened)
+    seen: dict[tuple[str, datetime.date], Rule] = {}
+    for entry in entries:
+        rule, rule_errors = parse_rule(entry, chart, source, pool_candidates)
         errors.extend(rule_errors)
         if rule is None:
             continue
@@ -178,12 +310,32 @@ def parse_rules(
             errors.append(
                 AllocationRuleError(
                     entry.meta,
-                    f"A second allocate rule for {rule.pool} dated {rule.date} "
-                    f"(the first is at {first.location}); this one is ignored",
+                    f"A second allocate rule for {rule.pool} dated {rule.date} (the first is at "
+                    f"{first.location}); neither applies, and the pool keeps its amounts from "
+                    f"{rule.date} until one of the two is removed",
                     entry,
                 )
             )
-            continue
-        seen[(rule.pool, rule.date)] = rule
+            rule = BrokenRule(rule.date, rule.pool, entry)
+        seen.setdefault((rule.pool, rule.date), rule)
         rules.append(rule)
     return rules, errors
+
+
+def rule_in_effect(rules: list[Rule], date: datetime.date) -> Rule | None:
+    """The rule governing `date`: the latest dated on or before it, a broken one first on a tie.
+
+    `rules` must be sorted by `rule_order`.
+    """
+    in_effect = None
+    for rule in rules:
+        if rule.date <= date:
+            in_effect = rule
+        else:
+            break
+    return in_effect
+
+
+def rule_order(rule: Rule) -> tuple[datetime.date, int]:
+    """Sort key: by date, and on one date a broken rule after (so in effect over) a valid one."""
+    return rule.date, isinstance(rule, BrokenRule)

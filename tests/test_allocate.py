@@ -77,11 +77,23 @@ OPS = """\
 """
 
 
+OPS_OPENS = OPS.split("\n2025-01-01 custom")[0] + "\n"
+
 # 90.00 of pool cost in January 2025, the amount the error tests expect to stay put.
 PAYROLL_90 = """
 2025-01-15 * "Payroll"
   Expenses:Shared:Ops   90.00 USD
   Assets:Bank
+"""
+
+
+PAYROLL_AND_HOURS = """
+2025-01-15 * "Payroll"
+  Expenses:Shared:Ops   90.00 USD
+  Assets:Bank
+2025-01-31 * "Timesheets"
+  Equity:Stats:Hours:Ops:Serving    1 HOUR
+  Equity:Stats:Offset              -1 HOUR
 """
 
 
@@ -113,8 +125,9 @@ def test_splits_a_month_by_driver_hours_with_audit_metadata():
     assert entry.tags == {"allocation"}
     assert entry.links == {"alloc-Expenses-Shared-Ops-2025-01"}
     rule_line = line_of(text, 'custom "allocate"')
-    assert entry.meta["filename"] == "<string>"
-    assert entry.meta["lineno"] == rule_line
+    # A synthetic location (Fava will not edit or delete "the source"), after every real line.
+    assert entry.meta["filename"] == "<ailab_books.plugins.allocate>"
+    assert entry.meta["lineno"] > 10**9
     assert entry.meta["rule"] == f"<string>:{rule_line}"
     assert entry.meta["pool"] == "Expenses:Shared:Ops"
     assert entry.meta["driver"] == "Equity:Stats:Hours:Ops"
@@ -582,6 +595,12 @@ def test_costs_before_the_first_rule_stay_in_the_pool():
     assert balance(entries, "Expenses:Shared:Ops") == Decimal("90.00")
 
 
+STAYS_90 = (
+    "Cannot allocate 90.00 USD of Expenses:Shared:Ops for 2025-01: the rule at <string>:{line} is invalid "
+    "(see the error there); the amount stays in the pool"
+)
+
+
 @pytest.mark.parametrize(
     ("rule", "message"),
     [
@@ -610,20 +629,16 @@ def test_costs_before_the_first_rule_stay_in_the_pool():
             "Allocate rule for Expenses:Shared:Ops maps no activity to a target account",
         ),
         (
-            '2025-01-01 custom "allocate" Expenses:Shared:Nope Equity:Stats:Hours:Ops\n'
+            '2025-01-01 custom "allocate" Expenses:Shared:Ops Equity:Stats:Hours:Opz\n'
             "  serving: Expenses:COGS:Ops\n",
-            "Allocate rule names pool account Expenses:Shared:Nope, which is not opened",
-        ),
-        (
-            '2025-01-01 custom "allocate" Expenses:Shared:Ops Equity:Stats:Nope\n'
-            "  serving: Expenses:COGS:Ops\n",
-            "Allocate rule names driver account Equity:Stats:Nope, which is not opened",
+            "Allocate rule names driver account Equity:Stats:Hours:Opz, which is not opened "
+            "(did you mean Equity:Stats:Hours:Ops?)",
         ),
         (
             '2025-01-01 custom "allocate" Expenses:Shared:Ops Equity:Stats:Hours:Ops\n'
             "  serving: Expenses:COGS:Nope\n",
             "Allocate rule for Expenses:Shared:Ops sends 'serving' to Expenses:COGS:Nope, "
-            "which is not opened",
+            "which is not opened (did you mean Expenses:COGS:Ops?)",
         ),
         (
             '2025-01-01 custom "allocate" Expenses:Shared:Ops Equity:Stats:Hours:Ops\n'
@@ -637,31 +652,42 @@ def test_costs_before_the_first_rule_stay_in_the_pool():
         "bad-basis",
         "target-not-an-account",
         "no-activities",
-        "unopened-pool",
         "unopened-driver",
         "unopened-target",
         "target-is-pool",
     ],
 )
 def test_malformed_rules_are_reported_at_their_line_and_costs_stay(rule, message):
-    opens = OPS.split("\n2025-01-01 custom")[0] + "\n"
+    text, entries, errors, _ = load(OPS_OPENS + rule + PAYROLL_AND_HOURS)
+    rule_line = line_of(text, 'custom "allocate"')
+    # The broken rule still governs January: one error at the rule, one for the month it holds.
+    assert [e.message for e in errors] == [message, STAYS_90.format(line=rule_line)]
+    assert [(e.source["filename"], e.source["lineno"]) for e in errors] == [("<string>", rule_line)] * 2
+    assert allocations(entries) == []
+    assert balance(entries, "Expenses:Shared:Ops") == Decimal("90.00")
+
+
+def test_an_unopened_pool_suggests_the_closest_pool_and_its_money_is_reported():
     text, entries, errors, _ = load(
-        opens
-        + rule
-        + """
-2025-01-15 * "Payroll"
-  Expenses:Shared:Ops   90.00 USD
-  Assets:Bank
-2025-01-31 * "Timesheets"
-  Equity:Stats:Hours:Ops:Serving    1 HOUR
-  Equity:Stats:Offset              -1 HOUR
-"""
+        OPS_OPENS,
+        '2025-01-01 custom "allocate" Expenses:Shared:Opps Equity:Stats:Hours:Ops\n'
+        "  serving: Expenses:COGS:Ops\n",
+        PAYROLL_AND_HOURS,
     )
-    assert [e.message for e in errors] == [message]
-    assert (errors[0].source["filename"], errors[0].source["lineno"]) == (
-        "<string>",
-        line_of(text, 'custom "allocate"'),
-    )
+    rule_line = line_of(text, 'custom "allocate"')
+    assert [(e.message, e.source["lineno"]) for e in errors] == [
+        (
+            "Allocate rule names pool account Expenses:Shared:Opps, which is not opened "
+            "(did you mean Expenses:Shared:Ops?)",
+            rule_line,
+        ),
+        (
+            "Expenses:Shared:Ops holds 90.00 USD at the end of 2025-01 after allocation: every account "
+            "under Expenses:Shared is empty at month end, and no allocate rule names it as a pool; add a "
+            "rule, or book it outside Expenses:Shared",
+            line_of(text, "open Expenses:Shared:Ops"),
+        ),
+    ]
     assert allocations(entries) == []
     assert balance(entries, "Expenses:Shared:Ops") == Decimal("90.00")
 
@@ -686,22 +712,28 @@ def test_quoted_account_names_in_a_rule_are_accepted():
     assert postings_of(entry)["Expenses:COGS:Ops"] == Decimal("10.00")
 
 
-def test_a_second_rule_for_the_same_pool_and_date_is_reported():
-    text, _, errors, _ = load(
+def test_a_second_rule_for_the_same_pool_and_date_is_reported_and_nothing_moves():
+    text, entries, errors, _ = load(
         OPS,
         """
         2025-01-01 custom "allocate" Expenses:Shared:Ops Equity:Stats:Hours:Ops
           serving:  Expenses:RnD:Ops
         """,
+        PAYROLL_AND_HOURS,
     )
-    (error,) = errors
     first = line_of(text, 'custom "allocate"')
     second = line_of(text, 'custom "allocate"', 2)
-    assert error.message == (
-        f"A second allocate rule for Expenses:Shared:Ops dated 2025-01-01 (the first is at "
-        f"<string>:{first}); this one is ignored"
-    )
-    assert error.source["lineno"] == second
+    assert [(e.message, e.source["lineno"]) for e in errors] == [
+        (
+            f"A second allocate rule for Expenses:Shared:Ops dated 2025-01-01 (the first is at "
+            f"<string>:{first}); neither applies, and the pool keeps its amounts from 2025-01-01 until "
+            "one of the two is removed",
+            second,
+        ),
+        (STAYS_90.format(line=second), second),
+    ]
+    assert allocations(entries) == []
+    assert balance(entries, "Expenses:Shared:Ops") == Decimal("90.00")
 
 
 def test_a_cycle_among_pools_is_an_error_and_both_pools_keep_their_costs():
