@@ -19,9 +19,22 @@ ROOT = Path(__file__).resolve().parent.parent
 D = Decimal
 
 
+CLASSIFY_LINE = 'plugin "ailab_books.plugins.classify"'
+
+
+def write_report_books(tmp_path: Path) -> Path:
+    """The hand-worked books of test_queries, loaded as lab-report requires: with
+    the classify plugin (they hold no allocation rule, so allocate is not needed)."""
+    main = write_books(tmp_path)
+    text = main.read_text(encoding="utf-8")
+    if CLASSIFY_LINE not in text and CLASSIFY_LINE not in (tmp_path / "books.beancount").read_text():
+        main.write_text(f"{CLASSIFY_LINE}\n{text}", encoding="utf-8")
+    return main
+
+
 @pytest.fixture(scope="module")
 def books(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_books(tmp_path_factory.mktemp("report"))
+    return write_report_books(tmp_path_factory.mktemp("report"))
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -187,6 +200,7 @@ def test_reversed_period_exits_2(capsys: pytest.CaptureFixture[str], books: Path
 def test_ledger_errors_exit_1_with_file_and_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     bad = tmp_path / "bad.beancount"
     bad.write_text(
+        f"{CLASSIFY_LINE}\n"
         "2025-01-01 open Assets:Bank USD\n"
         "\n"
         '2025-01-05 * "Unbalanced"\n'
@@ -198,7 +212,7 @@ def test_ledger_errors_exit_1_with_file_and_line(capsys: pytest.CaptureFixture[s
     assert "Traceback" not in err
     lines = err.splitlines()
     assert lines and all(line.startswith(f"{bad}:") for line in lines)
-    assert any(line.startswith(f"{bad}:3: ") for line in lines)
+    assert any(line.startswith(f"{bad}:4: ") for line in lines)
 
 
 def test_missing_ledger_exits_1(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
