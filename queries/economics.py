@@ -20,7 +20,7 @@ Before/after, for a month with 50 Mtok (Orion 15, Wren 35) and 160.00 overhead::
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from numbers import Integral
@@ -118,7 +118,7 @@ def _where(ledger: Ledger, name: str) -> str:
     return f"{query_location(ledger, name)}: saved query {name}"
 
 
-def _month_of(ledger: Ledger, name: str, row: Mapping[str, object]) -> Month:
+def _month_of(ledger: Ledger, name: str, row: Mapping[Hashable, object]) -> Month:
     year, month = row["year"], row["month"]
     if not (isinstance(year, Integral) and isinstance(month, Integral)):
         raise QueryFailed(
@@ -130,7 +130,7 @@ def _month_of(ledger: Ledger, name: str, row: Mapping[str, object]) -> Month:
 def _number(ledger: Ledger, name: str, column: str, value: object) -> Decimal:
     # Only exact numbers: an amount, an inventory or a text in a money column is
     # a redefined query this report cannot read, not something to guess at.
-    if value is None or isinstance(value, Decimal | Integral) and not isinstance(value, bool):
+    if value is None or (isinstance(value, Decimal | Integral) and not isinstance(value, bool)):
         return _dec(value)
     raise QueryFailed(f"{_where(ledger, name)}: column {column} holds {value!r}, not a number")
 
@@ -143,7 +143,7 @@ def _by_month(ledger: Ledger, name: str, columns: Sequence[str]) -> dict[Month, 
     for row in frame.to_dict("records"):
         month = _month_of(ledger, name, row)
         if month in result:
-            raise QueryFailed(f"{_where(ledger, name)}: two rows for {month}; this report needs one per month")
+            raise QueryFailed(f"{_where(ledger, name)}: two rows for {month}; the report needs one per month")
         result[month] = {column: _number(ledger, name, column, row[column]) for column in columns}
     return result
 

@@ -132,9 +132,7 @@ def _output_format(fmt: str | None, output: str | None) -> str:
 def _check_output(ledger: Ledger, output: str) -> None:
     books_file = is_books_file(ledger, output)
     if books_file is not None:
-        raise BadOutput(
-            f"--output {output} is a file of the books ({books_file}); refusing to write over it"
-        )
+        raise BadOutput(f"--output {output} is a file of the books ({books_file}); refusing to write over it")
 
 
 def _report(ledger: Ledger, args: argparse.Namespace, window: Window) -> pd.DataFrame:
