@@ -42,7 +42,9 @@ function runSaved(ledger: Ledger, name: string): Promise<Table> {
   const url = ledger.urlFor(`../../api/query?query_string=${encodeURIComponent(`.run ${name}`)}`);
   let pending = cache.get(url);
   if (pending === undefined) {
-    pending = fetch(url).then(async (resp) => {
+    // After the books check: Fava's query shell is shared by concurrent requests, so an
+    // unfiltered query running beside filtered ones can get their entries.
+    pending = booksChecked(ledger).then(() => fetch(url)).then(async (resp) => {
       const body = await resp.json();
       if (!resp.ok || !body.data) {
         throw new Error(`saved query "${name}": ${body.error ?? resp.statusText}`);
@@ -62,6 +64,12 @@ function runSaved(ledger: Ledger, name: string): Promise<Table> {
 const escapeHtml = (v: any) =>
   String(v).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
+let checking: Promise<string> | undefined;
+
+/** The books check, run once and before any other query (see runSaved); never rejects. */
+const booksChecked = (ledger: Ledger): Promise<string> =>
+  (checking ??= booksCheck(ledger).catch((e) => `<div role="alert">books check failed: ${escapeHtml(e)}</div>`));
+
 /** The books-check banner: empty when the query finds nothing, else what is wrong and the fix. */
 async function booksCheck(ledger: Ledger): Promise<string> {
   const url = new URL(ledger.urlFor(`../../api/query?query_string=${encodeURIComponent(`.run ${CHECK}`)}`), location.href);
@@ -79,18 +87,18 @@ async function booksCheck(ledger: Ledger): Promise<string> {
     `<li><b>${n} ${what}</b> (first: ${escapeHtml(where(first))}). ${fix}</li>`;
   const items = [
     unclassified.length &&
-      line(unclassified.length, "month(s) of expense accounts without a cost class", unclassified[0],
-        'The books were loaded without <code>plugin "ailab_books.plugins.classify"</code> (add it to the main file, after the allocate line), or the account has no class (see Errors).'),
+      line(unclassified.length, "account-month(s) of expenses without a cost class", unclassified[0],
+        'The books were loaded without <code>plugin "ailab_books.plugins.classify"</code>: the main file needs <code>plugin "ailab_books.plugins.allocate"</code> then <code>plugin "ailab_books.plugins.classify"</code>. Or the account has no class (see Errors).'),
     untagged.length &&
-      line(untagged.length, "month(s) of postings made after classify ran", untagged[0],
+      line(untagged.length, "account-month(s) with postings made after classify ran", untagged[0],
         'The plugins run in the wrong order: put <code>plugin "ailab_books.plugins.allocate"</code> above <code>plugin "ailab_books.plugins.classify"</code> in the main file.'),
     unallocated.length &&
-      line(unallocated.length, "month-end balance(s) left in shared pools", unallocated[0],
+      line(unallocated.length, "pool-month(s) ending with money in a shared pool", unallocated[0],
         'The books were loaded without <code>plugin "ailab_books.plugins.allocate"</code> (add it above the classify line), or an allocation failed (see Errors).'),
   ].filter(Boolean);
   if (!items.length) return "";
   return `<div role="alert" style="border:2px solid #b3261e;background:#fdecea;color:#5f1410;padding:0.6em 1em">
-<b>These figures are wrong: the books were not loaded as the reports need.</b><ul style="margin:0.3em 0 0">${items.join("")}</ul></div>`;
+<b>Do not use these figures: the books were not loaded as the reports need.</b><ul style="margin:0.3em 0 0">${items.join("")}</ul></div>`;
 }
 
 /** The first of `names` that the table has, case-insensitively. */
@@ -280,10 +288,11 @@ export default defineConfig({
       panels: [
         {
           // Books check: a red banner when books-check finds something, else one status line.
+          title: "Books check",
           width: "100%",
           height: "auto",
           kind: "html",
-          spec: async ({ ledger }) => (await booksCheck(ledger)) || "Books check: plugins loaded in order, every pool allocated.",
+          spec: async ({ ledger }) => (await booksChecked(ledger)) || "Plugins loaded in order; every pool allocated.",
         },
         {
           title: TITLES.margins,
