@@ -339,11 +339,20 @@ def _no_months(window: Window) -> str:
 
 
 def filter_months(frame: pd.DataFrame, window: Window, where: str = "the query") -> pd.DataFrame:
-    """Keep the rows of a saved query's result whose (year, month) is in ``window``;
-    a result without year and month columns is returned unchanged. ``where``
-    names the query in the error raised when year or month is not a whole number."""
-    if window == Window() or not {"year", "month"} <= set(frame.columns):
+    """Keep the rows of a saved query's result whose (year, month) is in ``window``.
+
+    Without a window the result is returned unchanged; with one, a result
+    without whole-number year and month columns is an error (:class:`QueryFailed`)
+    that begins with ``where`` (the query's ``file:line: saved query NAME``)."""
+    if window == Window():
         return frame
+    if not {"year", "month"} <= set(frame.columns):
+        # Printing every row as if it were the period's would be a silent lie.
+        raise QueryFailed(
+            f"{where}: --from/--to need year and month columns, and it has only "
+            f"{', '.join(map(str, frame.columns))} (for a period's totals, leave out --query: "
+            "the report's Total row)"
+        )
     keep = []
     for year, month in zip(frame["year"], frame["month"], strict=True):
         if not (isinstance(year, Integral) and isinstance(month, Integral)):

@@ -24,6 +24,7 @@ Without ``--format``, ``--output`` picks the format from its extension
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -139,7 +140,8 @@ def _report(ledger: Ledger, args: argparse.Namespace, window: Window) -> pd.Data
     if args.list:
         return _list(ledger)
     if args.query:
-        return filter_months(run_saved(ledger, args.query), window, query_location(ledger, args.query))
+        where = f"{query_location(ledger, args.query)}: saved query {args.query}"
+        return filter_months(run_saved(ledger, args.query), window, where)
     if args.by:
         return by_segment(ledger, args.by, window)
     return summary(ledger, window)
@@ -151,8 +153,9 @@ def _write(text: str, output: str | None) -> int:
             sys.stdout.write(text)
             sys.stdout.flush()
         except BrokenPipeError:
-            # `lab-report | head`: the reader has all it wanted; no traceback.
-            sys.stderr.close()
+            # `lab-report | head`: the reader has all it wanted. Point stdout at
+            # /dev/null so that Python's flush at exit raises no second error.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     try:
         with open(output, "w", encoding="utf-8", newline="") as out:

@@ -239,8 +239,8 @@ def run_saved(ledger: Ledger, name: str, *, columns: Collection[str] = ()) -> pd
     missing = [column for column in columns if column not in frame.columns]
     if missing:
         raise QueryFailed(
-            f"{query.filename}:{query.lineno}: saved query {name} has no column "
-            f"{', '.join(missing)}, which this report reads (it has: {', '.join(map(str, frame.columns))})"
+            f"{query.filename}:{query.lineno}: saved query {name} lacks the column(s) "
+            f"{', '.join(missing)} that this report reads (it has: {', '.join(map(str, frame.columns))})"
         )
     return frame
 
