@@ -144,6 +144,31 @@ def saved_queries(entries: Iterable[data.Directive]) -> dict[str, SavedQuery]:
     return found
 
 
+def duplicate_queries(entries: Iterable[data.Directive]) -> list[LedgerError]:
+    """A saved query name defined twice: which one runs depends on dates and
+    line numbers (Fava and the report take the first in the ledger's order), so
+    the second definition is an error, located there."""
+    first: dict[str, SavedQuery] = {}
+    errors: list[LedgerError] = []
+    for entry in entries:
+        if not isinstance(entry, data.Query):
+            continue
+        (query,) = saved_queries([entry]).values()
+        if entry.name not in first:
+            first[entry.name] = query
+            continue
+        seen = first[entry.name]
+        errors.append(
+            LedgerError(
+                query.filename,
+                query.lineno,
+                f'saved query "{entry.name}" is defined twice (first at {seen.filename}:{seen.lineno}); '
+                "rename or remove one",
+            )
+        )
+    return errors
+
+
 def package_queries() -> dict[str, SavedQuery]:
     """The saved queries shipped in this package's ``*.beancount`` files."""
     found: dict[str, SavedQuery] = {}
@@ -178,8 +203,9 @@ def load_ledger(filename: str | Path, *, require_pipeline: bool = False) -> Ledg
         if problem is not None:
             others = [_to_ledger_error(error) for error in errors if not isinstance(error, PipelineError)]
             raise PipelineRefused(str(path), problem, others)
-    if errors:
-        raise LedgerErrors([_to_ledger_error(error) for error in errors])
+    problems = [_to_ledger_error(error) for error in errors] + duplicate_queries(entries)
+    if problems:
+        raise LedgerErrors(problems)
     queries = package_queries()
     queries.update(saved_queries(entries))
     return Ledger(str(path), entries, options, dict(sorted(queries.items())))
