@@ -42,6 +42,7 @@ bean-check prints, at the line of the first rule::
 
 from __future__ import annotations
 
+import difflib
 import functools
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -97,6 +98,19 @@ def _last(names: Sequence[str], name: str) -> int:
     return max((index for index, seen in enumerate(names) if seen == name), default=-1)
 
 
+def _near_miss(plugins: Sequence[str], wanted: str) -> str | None:
+    """A listed plugin that was meant to be ``wanted``: the same last component
+    (``plugins.allocate``, the name before the move under ``ailab_books``) or a typo."""
+    short = wanted.rpartition(".")[2]
+    for name in plugins:
+        if name != wanted and name.rpartition(".")[2] == short:
+            return name
+    close = difflib.get_close_matches(
+        wanted, [name for name in plugins if name not in (ALLOCATE, CLASSIFY)], n=1
+    )
+    return close[0] if close else None
+
+
 def pipeline_problem(plugins: Sequence[str], has_rules: bool, main_file: str) -> PipelineProblem | None:
     """What is wrong with running ``plugins`` on books with (or without) rules.
 
@@ -104,6 +118,13 @@ def pipeline_problem(plugins: Sequence[str], has_rules: bool, main_file: str) ->
     """
     has_allocate = ALLOCATE in plugins
     has_classify = CLASSIFY in plugins
+    for wanted, present, needed in ((ALLOCATE, has_allocate, has_rules), (CLASSIFY, has_classify, True)):
+        meant = None if present or not needed else _near_miss(plugins, wanted)
+        if meant is not None:
+            return PipelineProblem(
+                f'the main file names the plugin "{meant}" instead of {wanted}',
+                f"replace {plugin_line(meant)} with {plugin_line(wanted)} in {main_file}",
+            )
     where = f"at the top of {main_file}"
     if not has_classify and has_rules and not has_allocate:
         return PipelineProblem(

@@ -123,8 +123,13 @@ def _to_ledger_error(error: Any) -> LedgerError:
         lineno = int(lineno)
     except (TypeError, ValueError):
         lineno = 0
-    message = " ".join(str(getattr(error, "message", error)).split())
-    return LedgerError(filename, lineno, message)
+    text = str(getattr(error, "message", error))
+    head, traceback, rest = text.partition("Traceback (most recent call last):")
+    if traceback:
+        # A plugin that failed to import or raised: its last line says why.
+        last = [line for line in rest.splitlines() if line.strip()][-1:]
+        text = head + " ".join(last)
+    return LedgerError(filename, lineno, " ".join(text.split()))
 
 
 def saved_queries(entries: Iterable[data.Directive]) -> dict[str, SavedQuery]:

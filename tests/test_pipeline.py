@@ -125,6 +125,23 @@ def example_with(tmp_path: Path, case: str) -> Path:
             True,
             f"put {ALLOCATE_LINE} above {CLASSIFY_LINE} in main.beancount",
         ),
+        # The names before the move under ailab_books, and typos.
+        (
+            ["plugins.allocate", CLASSIFY],
+            True,
+            f'replace plugin "plugins.allocate" with {ALLOCATE_LINE} in main.beancount',
+        ),
+        (
+            [ALLOCATE, "plugins.classify"],
+            True,
+            f'replace plugin "plugins.classify" with {CLASSIFY_LINE} in main.beancount',
+        ),
+        (
+            [ALLOCATE, "ailab_books.plugins.clasify"],
+            False,
+            f'replace plugin "ailab_books.plugins.clasify" with {CLASSIFY_LINE} in main.beancount',
+        ),
+        (["plugins.allocate", CLASSIFY], False, None),  # no rule: allocate is not needed
     ],
 )
 def test_pipeline_rule(plugins: list[str], has_rules: bool, wanted: str | None) -> None:
@@ -288,3 +305,16 @@ def test_ledger_without_transactions_needs_no_plugin(
     status, out, err = report(capsys, str(empty))
     assert (status, out) == (1, "")
     assert err == [f"lab-report: {empty} has no transactions: nothing to report"]
+
+
+def test_old_plugin_name_is_named(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    main_file = tiny(tmp_path, "in order")
+    main_file.write_text(main_file.read_text().replace(ALLOCATE_LINE, 'plugin "plugins.allocate"'))
+    status, out, err = report(capsys, str(main_file))
+    assert (status, out) == (1, "")
+    # beancount's import error, its traceback cut to its last line, then the fix.
+    assert err == [
+        "<load>:0: Error importing \"plugins.allocate\": ModuleNotFoundError: No module named 'plugins'",
+        'lab-report: the main file names the plugin "plugins.allocate" instead of '
+        f'{ALLOCATE}; replace plugin "plugins.allocate" with {ALLOCATE_LINE} in {main_file}',
+    ]
