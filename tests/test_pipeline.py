@@ -318,3 +318,9 @@ def test_old_plugin_name_is_named(capsys: pytest.CaptureFixture[str], tmp_path: 
         'lab-report: the main file names the plugin "plugins.allocate" instead of '
         f'{ALLOCATE}; replace plugin "plugins.allocate" with {ALLOCATE_LINE} in {main_file}',
     ]
+
+
+def test_list_needs_no_plugin(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    status, out, err = report(capsys, str(tiny(tmp_path, "none")), "--list", "--format", "csv")
+    assert (status, err) == (0, [])
+    assert "books-check," in out and "gross-margin-per-mtok," in out
