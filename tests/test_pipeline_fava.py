@@ -125,3 +125,21 @@ def test_example_books_loaded_wrongly_have_rows(example_dir: Path, case: str) ->
     else:  # wrong order: every generated allocation posting lacks its class tag
         assert all(r["cost_class"] is not None and r["untagged"] > 0 for r in rows)
         assert "Expenses:Shared:GPUCluster" in {r["account"] for r in rows}
+
+
+@pytest.mark.parametrize("case", ["wrong order", "classify only"])
+def test_fava_lists_the_plugin_error_at_the_rule(tmp_path: Path, case: str) -> None:
+    from test_pipeline import RULE_LINE
+
+    app = create_app([tiny(tmp_path, case)], load=True)
+    app.testing = True
+    with app.test_client() as client:
+        slug = client.get("/").headers["Location"].strip("/").split("/")[0]
+    ledger = app.config["LEDGERS"][slug]
+    located = [(e.source["filename"], e.source["lineno"], e.message) for e in ledger.errors]
+    assert len(located) == 1, located
+    filename, lineno, message = located[0]
+    assert (filename, lineno) == (str(tmp_path / "books.beancount"), RULE_LINE)
+    assert "ailab_books.plugins.allocate" in message and message.endswith(
+        f"in main-{case.replace(' ', '-')}.beancount"
+    )
