@@ -64,11 +64,17 @@ function runSaved(ledger: Ledger, name: string): Promise<Table> {
 const escapeHtml = (v: any) =>
   String(v).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-let checking: Promise<string> | undefined;
+const checks = new WeakMap<Ledger, Promise<string>>();
 
-/** The books check, run once and before any other query (see runSaved); never rejects. */
-const booksChecked = (ledger: Ledger): Promise<string> =>
-  (checking ??= booksCheck(ledger).catch((e) => `<div role="alert">books check failed: ${escapeHtml(e)}</div>`));
+/** The books check, run once per loaded ledger and before any other query (see runSaved); never rejects. */
+function booksChecked(ledger: Ledger): Promise<string> {
+  let check = checks.get(ledger);
+  if (check === undefined) {
+    check = booksCheck(ledger).catch((e) => `<div role="alert">books check failed: ${escapeHtml(e)}</div>`);
+    checks.set(ledger, check);
+  }
+  return check;
+}
 
 /** The books-check banner: empty when the query finds nothing, else what is wrong and the fix. */
 async function booksCheck(ledger: Ledger): Promise<string> {
