@@ -87,7 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="output format (default: from --output's extension, else table); "
         "JSON writes decimals as strings",
     )
-    parser.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
+    parser.add_argument(
+        "--output", metavar="FILE", help="write to FILE instead of stdout (never to a file of the books)"
+    )
     return parser
 
 
@@ -169,6 +171,8 @@ def _write(text: str, output: str | None) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the report; return the exit status."""
     args = build_parser().parse_args(argv)
+    if args.output == "-":  # the usual spelling of "standard output", not a file named "-"
+        args.output = None
     try:
         window = _window(args.start, args.stop)
         fmt = _output_format(args.format, args.output)

@@ -484,3 +484,13 @@ def test_closed_pipe_is_not_a_traceback() -> None:
     assert proc.wait() == 0
     assert first.startswith(b"pool ")
     assert err == ""
+
+
+def test_output_dash_is_stdout(
+    capsys: pytest.CaptureFixture[str], books: Path, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    status, out, err = run(capsys, str(books), "--format", "csv", "--output", "-")
+    assert (status, err) == (0, "")
+    assert out.startswith("month,million_tokens,")
+    assert not (tmp_path / "-").exists()
