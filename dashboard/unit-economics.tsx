@@ -24,6 +24,14 @@ const Q = {
   audit: "allocation-audit", // pool, month, activity, target, amount, currency
 };
 
+// --- books check (see queries/checks.beancount and docs/mistakes.md) --------
+// The saved query `books-check` lists what the plugins would have left behind
+// had they run in order; any row means the books were loaded without
+// ailab_books.plugins.classify / .allocate, or with them in the wrong order.
+// It runs on the whole ledger, without the page's filters: a tag or account
+// filter would make pools look unallocated.
+const CHECK = "books-check";
+
 type Row = Record<string, any>;
 type Table = { columns: string[]; rows: Row[] };
 
@@ -34,7 +42,9 @@ function runSaved(ledger: Ledger, name: string): Promise<Table> {
   const url = ledger.urlFor(`../../api/query?query_string=${encodeURIComponent(`.run ${name}`)}`);
   let pending = cache.get(url);
   if (pending === undefined) {
-    pending = fetch(url).then(async (resp) => {
+    // After the books check: Fava's query shell is shared by concurrent requests, so an
+    // unfiltered query running beside filtered ones can get their entries.
+    pending = booksChecked(ledger).then(() => fetch(url)).then(async (resp) => {
       const body = await resp.json();
       if (!resp.ok || !body.data) {
         throw new Error(`saved query "${name}": ${body.error ?? resp.statusText}`);
@@ -49,6 +59,52 @@ function runSaved(ledger: Ledger, name: string): Promise<Table> {
     cache.set(url, pending);
   }
   return pending;
+}
+
+const escapeHtml = (v: any) =>
+  String(v).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+const checks = new WeakMap<Ledger, Promise<string>>();
+
+/** The books check, run once per loaded ledger and before any other query (see runSaved); never rejects. */
+function booksChecked(ledger: Ledger): Promise<string> {
+  let check = checks.get(ledger);
+  if (check === undefined) {
+    check = booksCheck(ledger).catch((e) => `<div role="alert">books check failed: ${escapeHtml(e)}</div>`);
+    checks.set(ledger, check);
+  }
+  return check;
+}
+
+/** The books-check banner: empty when the query finds nothing, else what is wrong and the fix. */
+async function booksCheck(ledger: Ledger): Promise<string> {
+  const url = new URL(ledger.urlFor(`../../api/query?query_string=${encodeURIComponent(`.run ${CHECK}`)}`), location.href);
+  for (const filter of ["time", "account", "filter"]) url.searchParams.delete(filter);
+  const resp = await fetch(url.toString());
+  const body = await resp.json();
+  if (!resp.ok || body.data?.t !== "table") throw new Error(`saved query "${CHECK}": ${body.error ?? resp.statusText}`);
+  const columns: string[] = body.data.types.map((t: { name: string }) => t.name);
+  const rows: Row[] = body.data.rows.map((r: any[]) => Object.fromEntries(columns.map((c, i) => [c, r[i]])));
+  const where = (r: Row) => `${r.account} in ${r.year}-${pad(r.month)}`;
+  const unclassified = rows.filter((r) => !r.cost_class);
+  const untagged = rows.filter((r) => r.cost_class && num(r.untagged)! > 0);
+  const unallocated = rows.filter((r) => r.cost_class === "shared" && !num(r.untagged) && num(r.change) !== 0);
+  const line = (n: number, what: string, first: Row, fix: string) =>
+    `<li><b>${n} ${what}</b> (first: ${escapeHtml(where(first))}). ${fix}</li>`;
+  const items = [
+    unclassified.length &&
+      line(unclassified.length, "account-month(s) of expenses without a cost class", unclassified[0],
+        'The books were loaded without <code>plugin "ailab_books.plugins.classify"</code>: the main file needs <code>plugin "ailab_books.plugins.allocate"</code> then <code>plugin "ailab_books.plugins.classify"</code>. Or the account has no class (see Errors).'),
+    untagged.length &&
+      line(untagged.length, "account-month(s) with postings made after classify ran", untagged[0],
+        'The plugins run in the wrong order: put <code>plugin "ailab_books.plugins.allocate"</code> above <code>plugin "ailab_books.plugins.classify"</code> in the main file.'),
+    unallocated.length &&
+      line(unallocated.length, "pool-month(s) ending with money in a shared pool", unallocated[0],
+        'The books were loaded without <code>plugin "ailab_books.plugins.allocate"</code> (add it above the classify line), or an allocation failed (see Errors).'),
+  ].filter(Boolean);
+  if (!items.length) return "";
+  return `<div role="alert" style="border:2px solid #b3261e;background:#fdecea;color:#5f1410;padding:0.6em 1em">
+<b>Do not use these figures: the books were not loaded as the reports need.</b><ul style="margin:0.3em 0 0">${items.join("")}</ul></div>`;
 }
 
 /** The first of `names` that the table has, case-insensitively. */
@@ -236,6 +292,14 @@ export default defineConfig({
     {
       name: "Unit economics",
       panels: [
+        {
+          // Books check: a red banner when books-check finds something, else one status line.
+          title: "Books check",
+          width: "100%",
+          height: "auto",
+          kind: "html",
+          spec: async ({ ledger }) => (await booksChecked(ledger)) || "Plugins loaded in order; every pool allocated.",
+        },
         {
           title: TITLES.margins,
           width: "100%",

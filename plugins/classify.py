@@ -80,6 +80,8 @@ from typing import Any, NamedTuple
 from beancount.core import account as account_lib
 from beancount.core import data
 
+from .pipeline import checks_pipeline  # pipeline hook (plugins/pipeline.py)
+
 __plugins__ = ("classify",)
 
 #: The cost classes; each is also the tag put on transactions of that class.
@@ -150,6 +152,7 @@ def _parse_config(config: str | None, expenses_root: str) -> tuple[dict[str, str
     return roots, errors
 
 
+@checks_pipeline  # pipeline hook: errors if allocate is missing or runs after classify
 def classify(
     entries: data.Entries, options_map: dict[str, Any], config: str | None = None
 ) -> tuple[list[data.Directive], list[ClassifyError]]:

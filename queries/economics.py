@@ -20,14 +20,15 @@ Before/after, for a month with 50 Mtok (Orion 15, Wren 35) and 160.00 overhead::
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from numbers import Integral
 
 import pandas as pd
 
 from ailab_books.plugins.rounding import split_largest_remainder
-from ailab_books.queries.runner import Ledger, run_saved
+from ailab_books.queries.runner import Ledger, QueryFailed, query_location, run_saved
 
 CENT = Decimal("0.01")
 PER_MTOK_PLACES = 6
@@ -109,11 +110,41 @@ def _dec(value: object) -> Decimal:
     return Decimal(str(value))
 
 
-def _by_month(frame: pd.DataFrame, columns: Sequence[str]) -> dict[Month, dict[str, Decimal]]:
+class NothingToReport(ValueError):
+    """No month to report: the books (or the chosen period) have no transactions."""
+
+
+def _where(ledger: Ledger, name: str) -> str:
+    return f"{query_location(ledger, name)}: saved query {name}"
+
+
+def _month_of(ledger: Ledger, name: str, row: Mapping[Hashable, object]) -> Month:
+    year, month = row["year"], row["month"]
+    if not (isinstance(year, Integral) and isinstance(month, Integral)):
+        raise QueryFailed(
+            f"{_where(ledger, name)}: year and month must be whole numbers, not {year!r} and {month!r}"
+        )
+    return Month(int(year), int(month))
+
+
+def _number(ledger: Ledger, name: str, column: str, value: object) -> Decimal:
+    # Only exact numbers: an amount, an inventory or a text in a money column is
+    # a redefined query this report cannot read, not something to guess at.
+    if value is None or (isinstance(value, Decimal | Integral) and not isinstance(value, bool)):
+        return _dec(value)
+    raise QueryFailed(f"{_where(ledger, name)}: column {column} holds {value!r}, not a number")
+
+
+def _by_month(ledger: Ledger, name: str, columns: Sequence[str]) -> dict[Month, dict[str, Decimal]]:
+    """The saved query ``name`` as one row of ``columns`` per month (it must give
+    year, month and ``columns``, and at most one row per month)."""
+    frame = run_saved(ledger, name, columns=["year", "month", *columns])
     result: dict[Month, dict[str, Decimal]] = {}
     for row in frame.to_dict("records"):
-        month = Month(int(row["year"]), int(row["month"]))
-        result[month] = {column: _dec(row[column]) for column in columns}
+        month = _month_of(ledger, name, row)
+        if month in result:
+            raise QueryFailed(f"{_where(ledger, name)}: two rows for {month}; the report needs one per month")
+        result[month] = {column: _number(ledger, name, column, row[column]) for column in columns}
     return result
 
 
@@ -152,8 +183,8 @@ def summary(ledger: Ledger, window: Window = Window()) -> pd.DataFrame:
     """One row per month (tokens, revenue, COGS, gross and net margin and their
     per-Mtok figures) and a Total row, from ``gross-margin-per-mtok`` and
     ``net-margin-per-mtok``."""
-    gross = _by_month(run_saved(ledger, "gross-margin-per-mtok"), ["million_tokens", "inference_cogs"])
-    net = _by_month(run_saved(ledger, "net-margin-per-mtok"), ["million_tokens", "revenue", "all_costs"])
+    gross = _by_month(ledger, "gross-margin-per-mtok", ["million_tokens", "inference_cogs"])
+    net = _by_month(ledger, "net-margin-per-mtok", ["million_tokens", "revenue", "all_costs"])
     rows = []
     totals = [ZERO, ZERO, ZERO, ZERO]
     for month in sorted(set(gross) | set(net)):
@@ -169,6 +200,8 @@ def summary(ledger: Ledger, window: Window = Window()) -> pd.DataFrame:
         ]
         totals = [t + v for t, v in zip(totals, values, strict=True)]
         rows.append(_summary_row(str(month), *values))
+    if not rows:
+        raise NothingToReport(_no_months(window))
     rows.append(_summary_row(TOTAL, *totals))
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS, dtype=object)
 
@@ -234,16 +267,19 @@ def segment_figures(
     The segments of a month add up exactly to the whole lab's month."""
     if by not in SEGMENT_QUERIES:
         raise ValueError(f"--by must be one of {', '.join(SEGMENT_QUERIES)}")
+    name = SEGMENT_QUERIES[by]
+    money = ["million_tokens", "revenue", "inference_cogs"]
     segments: dict[Month, dict[str, SegmentFigures]] = {}
-    for row in run_saved(ledger, SEGMENT_QUERIES[by]).to_dict("records"):
-        month = Month(int(row["year"]), int(row["month"]))
-        segments.setdefault(month, {})[str(row[by])] = SegmentFigures(
-            _dec(row["million_tokens"]), _dec(row["revenue"]), _dec(row["inference_cogs"])
+    for row in run_saved(ledger, name, columns=["year", "month", by, *money]).to_dict("records"):
+        month = _month_of(ledger, name, row)
+        segment = str(row[by])
+        if segment in segments.get(month, {}):
+            raise QueryFailed(f"{_where(ledger, name)}: two rows for {month} and {by} {segment}")
+        segments.setdefault(month, {})[segment] = SegmentFigures(
+            *(_number(ledger, name, column, row[column]) for column in money)
         )
-    lab_gross = _by_month(
-        run_saved(ledger, "gross-margin-per-mtok"), ["million_tokens", "revenue", "inference_cogs"]
-    )
-    overhead = _by_month(run_saved(ledger, "overhead-per-mtok"), ["million_tokens", "overhead"])
+    lab_gross = _by_month(ledger, "gross-margin-per-mtok", money)
+    overhead = _by_month(ledger, "overhead-per-mtok", ["million_tokens", "overhead"])
     result: dict[Month, dict[str, SegmentFigures]] = {}
     for month in sorted(set(segments) | set(lab_gross) | set(overhead)):
         if month not in window:
@@ -280,6 +316,8 @@ def by_segment(ledger: Ledger, by: str, window: Window = Window()) -> pd.DataFra
     """Rows per month and model (or tier) with gross and net figures, then a
     Total row per segment and a Total row for all segments."""
     figures = segment_figures(ledger, by, window)
+    if not figures:
+        raise NothingToReport(_no_months(window))
     rows = []
     totals: dict[str, SegmentFigures] = {}
     for month, parts in figures.items():
@@ -292,10 +330,34 @@ def by_segment(ledger: Ledger, by: str, window: Window = Window()) -> pd.DataFra
     return pd.DataFrame(rows, columns=segment_columns(by), dtype=object)
 
 
-def filter_months(frame: pd.DataFrame, window: Window) -> pd.DataFrame:
-    """Keep the rows of a saved query's result whose (year, month) is in ``window``;
-    a result without year and month columns is returned unchanged."""
-    if window == Window() or not {"year", "month"} <= set(frame.columns):
+def _no_months(window: Window) -> str:
+    if window == Window():
+        return "no month with revenue, costs or tokens: nothing to report"
+    first = str(window.start) if window.start else "the start"
+    last = str(window.stop) if window.stop else "the end"
+    return f"no month with revenue, costs or tokens from {first} to {last}: nothing to report"
+
+
+def filter_months(frame: pd.DataFrame, window: Window, where: str = "the query") -> pd.DataFrame:
+    """Keep the rows of a saved query's result whose (year, month) is in ``window``.
+
+    Without a window the result is returned unchanged; with one, a result
+    without whole-number year and month columns is an error (:class:`QueryFailed`)
+    that begins with ``where`` (the query's ``file:line: saved query NAME``)."""
+    if window == Window():
         return frame
-    keep = [Month(int(y), int(m)) in window for y, m in zip(frame["year"], frame["month"], strict=True)]
+    if not {"year", "month"} <= set(frame.columns):
+        # Printing every row as if it were the period's would be a silent lie.
+        raise QueryFailed(
+            f"{where}: --from/--to need year and month columns, and it has only "
+            f"{', '.join(map(str, frame.columns))} (for a period's totals, leave out --query: "
+            "the report's Total row)"
+        )
+    keep = []
+    for year, month in zip(frame["year"], frame["month"], strict=True):
+        if not (isinstance(year, Integral) and isinstance(month, Integral)):
+            raise QueryFailed(
+                f"{where}: --from/--to need whole-number year and month columns, not {year!r} and {month!r}"
+            )
+        keep.append(Month(int(year), int(month)) in window)
     return frame[keep].reset_index(drop=True)

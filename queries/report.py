@@ -10,22 +10,49 @@ Usage::
     lab-report --format table|csv|markdown|json --output FILE
 
 LEDGER defaults to ``ledger/main.beancount``. Exit status: 0 on success, 1 if
-the ledger has errors (printed as ``file:line: message`` on stderr), a query
-fails or the output file cannot be written, 2 for a usage error (unknown query
-name, bad period). Also runnable as ``python -m ailab_books.queries``.
+the ledger has errors (printed as ``file:line: message`` on stderr), was loaded
+without the plugins the reports need or with them in the wrong order, has
+nothing to report, a query fails or lacks a column the report reads, or the
+output file cannot be written; 2 for a usage error (unknown query name, bad
+period, an ``--output`` that is a file of the books or whose extension says
+another format). Every error is one line on stderr and nothing is written.
+Without ``--format``, ``--output`` picks the format from its extension
+(``.csv``, ``.md``, ``.json``; anything else is a table). Also runnable as
+``python -m ailab_books.queries``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import pandas as pd
 
-from ailab_books.queries.economics import BadPeriod, Window, by_segment, filter_months, parse_period, summary
+from ailab_books.queries.economics import (
+    BadPeriod,
+    NothingToReport,
+    Window,
+    by_segment,
+    filter_months,
+    parse_period,
+    summary,
+)
 from ailab_books.queries.render import FORMATS, render
-from ailab_books.queries.runner import Ledger, LedgerErrors, QueryFailed, UnknownQuery, load_ledger, run_saved
+from ailab_books.queries.runner import (
+    Ledger,
+    LedgerErrors,
+    PipelineRefused,
+    QueryFailed,
+    UnknownQuery,
+    has_transactions,
+    is_books_file,
+    load_ledger,
+    query_location,
+    run_saved,
+)
 
 DEFAULT_LEDGER = "ledger/main.beancount"
 
@@ -57,10 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--format",
         choices=FORMATS,
-        default="table",
-        help="output format (default: table); JSON writes decimals as strings",
+        help="output format (default: from --output's extension, else table); "
+        "JSON writes decimals as strings",
     )
-    parser.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
+    parser.add_argument(
+        "--output", metavar="FILE", help="write to FILE instead of stdout (never to a file of the books)"
+    )
     return parser
 
 
@@ -84,46 +113,102 @@ def _error(message: str) -> None:
     print(f"lab-report: {message}", file=sys.stderr)
 
 
+#: The format an ``--output`` file's extension asks for.
+EXTENSION_FORMATS = {".csv": "csv", ".md": "markdown", ".markdown": "markdown", ".json": "json"}
+
+
+class BadOutput(ValueError):
+    """An ``--output`` that must not be written."""
+
+
+def _output_format(fmt: str | None, output: str | None) -> str:
+    """``--format``, or the format ``--output``'s extension names; a format that
+    contradicts the extension (a table in ``report.csv``) is refused."""
+    wanted = EXTENSION_FORMATS.get(Path(output).suffix.lower()) if output else None
+    if fmt is None:
+        return wanted or "table"
+    if wanted is not None and wanted != fmt:
+        raise BadOutput(f"--format {fmt} does not match --output {output} ({wanted}); drop one of them")
+    return fmt
+
+
+def _check_output(ledger: Ledger, output: str) -> None:
+    books_file = is_books_file(ledger, output)
+    if books_file is not None:
+        raise BadOutput(f"--output {output} is a file of the books ({books_file}); refusing to write over it")
+
+
+def _report(ledger: Ledger, args: argparse.Namespace, window: Window) -> pd.DataFrame:
+    if args.list:
+        return _list(ledger)
+    if args.query:
+        where = f"{query_location(ledger, args.query)}: saved query {args.query}"
+        return filter_months(run_saved(ledger, args.query), window, where)
+    if args.by:
+        return by_segment(ledger, args.by, window)
+    return summary(ledger, window)
+
+
+def _write(text: str, output: str | None) -> int:
+    if output is None:
+        try:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            # `lab-report | head`: the reader has all it wanted. Point stdout at
+            # /dev/null so that Python's flush at exit raises no second error.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    try:
+        with open(output, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+    except OSError as exc:
+        _error(f"cannot write {output}: {exc.strerror}")
+        return 1
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the report; return the exit status."""
     args = build_parser().parse_args(argv)
+    if args.output == "-":  # the usual spelling of "standard output", not a file named "-"
+        args.output = None
     try:
         window = _window(args.start, args.stop)
-    except BadPeriod as exc:
+        fmt = _output_format(args.format, args.output)
+    except (BadPeriod, BadOutput) as exc:
         _error(str(exc))
         return 2
     try:
-        ledger = load_ledger(args.ledger)
+        # Listing the saved queries reads no figure: it needs no plugin.
+        ledger = load_ledger(args.ledger, require_pipeline=not args.list)
+    except PipelineRefused as exc:
+        for error in exc.others:
+            print(error, file=sys.stderr)
+        _error(str(exc))
+        return 1
     except LedgerErrors as exc:
         for error in exc.errors:
             print(error, file=sys.stderr)
         return 1
     try:
-        if args.list:
-            frame = _list(ledger)
-        elif args.query:
-            frame = filter_months(run_saved(ledger, args.query), window)
-        elif args.by:
-            frame = by_segment(ledger, args.by, window)
-        else:
-            frame = summary(ledger, window)
+        if args.output:
+            _check_output(ledger, args.output)
+    except BadOutput as exc:
+        _error(str(exc))
+        return 2
+    if not args.list and not has_transactions(ledger.entries):
+        _error(f"{ledger.filename} has no transactions: nothing to report")
+        return 1
+    try:
+        frame = _report(ledger, args, window)
     except UnknownQuery as exc:
         _error(str(exc))
         return 2
-    except QueryFailed as exc:
+    except (QueryFailed, NothingToReport) as exc:
         _error(str(exc))
         return 1
-    text = render(frame, args.format)
-    if args.output:
-        try:
-            with open(args.output, "w", encoding="utf-8", newline="") as out:
-                out.write(text)
-        except OSError as exc:
-            _error(f"cannot write {args.output}: {exc.strerror}")
-            return 1
-    else:
-        sys.stdout.write(text)
-    return 0
+    return _write(render(frame, fmt), args.output)
 
 
 if __name__ == "__main__":  # pragma: no cover

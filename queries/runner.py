@@ -13,15 +13,22 @@ a per-token figure in a month without tokens) is ``None``.
 
 Example::
 
-    ledger = load_ledger("ledger/main.beancount")
-    frame = run_saved(ledger, "gross-margin-per-mtok")
+    ledger = load_ledger("ledger/main.beancount", require_pipeline=True)
+    frame = run_saved(ledger, "gross-margin-per-mtok", columns=["year", "month", "million_tokens"])
+
+``require_pipeline`` refuses books loaded without the plugins the reports need,
+or with them in the wrong order (:mod:`ailab_books.plugins.pipeline`);
+``columns`` refuses a saved query, perhaps redefined by the ledger, that lacks
+a column the caller reads, naming the query's file and line.
 """
 
 from __future__ import annotations
 
 import datetime
+import difflib
 import functools
-from collections.abc import Iterable, Mapping
+import os
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -32,6 +39,8 @@ import pandas as pd
 from beancount import loader
 from beancount.core import data
 from beancount.parser import parser
+
+from ailab_books.plugins.pipeline import PipelineError, PipelineProblem, books_problem
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -56,15 +65,28 @@ class LedgerErrors(Exception):
         self.errors = errors
 
 
-class UnknownQuery(KeyError):
-    """No saved query of that name."""
+class PipelineRefused(Exception):
+    """The books were loaded without the plugins the reports need, or in the wrong order."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, filename: str, problem: PipelineProblem, others: list[LedgerError]) -> None:
+        super().__init__(str(problem))
+        self.filename = filename
+        self.problem = problem
+        #: The ledger's other errors (the plugin's own report of the problem left out).
+        self.others = others
+
+
+class UnknownQuery(KeyError):
+    """No saved query of that name; ``known`` are the names there are."""
+
+    def __init__(self, name: str, known: Collection[str] = ()) -> None:
         super().__init__(name)
         self.name = name
+        self.close = difflib.get_close_matches(name.lower(), [k.lower() for k in known], n=1)
 
     def __str__(self) -> str:
-        return f'no saved query named "{self.name}" (see --list)'
+        hint = f'; did you mean "{self.close[0]}"?' if self.close else ""
+        return f'no saved query named "{self.name}"{hint} (see --list)'
 
 
 class QueryFailed(Exception):
@@ -101,8 +123,13 @@ def _to_ledger_error(error: Any) -> LedgerError:
         lineno = int(lineno)
     except (TypeError, ValueError):
         lineno = 0
-    message = " ".join(str(getattr(error, "message", error)).split())
-    return LedgerError(filename, lineno, message)
+    text = str(getattr(error, "message", error))
+    head, traceback, rest = text.partition("Traceback (most recent call last):")
+    if traceback:
+        # A plugin that failed to import or raised: its last line says why.
+        last = [line for line in rest.splitlines() if line.strip()][-1:]
+        text = head + " ".join(last)
+    return LedgerError(filename, lineno, " ".join(text.split()))
 
 
 def saved_queries(entries: Iterable[data.Directive]) -> dict[str, SavedQuery]:
@@ -122,6 +149,31 @@ def saved_queries(entries: Iterable[data.Directive]) -> dict[str, SavedQuery]:
     return found
 
 
+def duplicate_queries(entries: Iterable[data.Directive]) -> list[LedgerError]:
+    """A saved query name defined twice: which one runs depends on dates and
+    line numbers (Fava and the report take the first in the ledger's order), so
+    the second definition is an error, located there."""
+    first: dict[str, SavedQuery] = {}
+    errors: list[LedgerError] = []
+    for entry in entries:
+        if not isinstance(entry, data.Query):
+            continue
+        (query,) = saved_queries([entry]).values()
+        if entry.name not in first:
+            first[entry.name] = query
+            continue
+        seen = first[entry.name]
+        errors.append(
+            LedgerError(
+                query.filename,
+                query.lineno,
+                f'saved query "{entry.name}" is defined twice (first at {seen.filename}:{seen.lineno}); '
+                "rename or remove one",
+            )
+        )
+    return errors
+
+
 def package_queries() -> dict[str, SavedQuery]:
     """The saved queries shipped in this package's ``*.beancount`` files."""
     found: dict[str, SavedQuery] = {}
@@ -132,14 +184,33 @@ def package_queries() -> dict[str, SavedQuery]:
     return found
 
 
-def load_ledger(filename: str | Path) -> Ledger:
-    """Load and validate ``filename``; raise :class:`LedgerErrors` if it has errors."""
+def has_transactions(entries: Iterable[data.Directive]) -> bool:
+    """True if any entry is a transaction (an empty ledger has nothing to report)."""
+    return any(isinstance(entry, data.Transaction) for entry in entries)
+
+
+def load_ledger(filename: str | Path, *, require_pipeline: bool = False) -> Ledger:
+    """Load and validate ``filename``; raise :class:`LedgerErrors` if it has errors.
+
+    With ``require_pipeline``, books that have transactions and were loaded
+    without the plugins (or with them in the wrong order) raise
+    :class:`PipelineRefused` instead, which carries the other errors (the
+    plugin's own report of the same problem left out).
+    """
     path = Path(filename)
+    if path.is_dir():
+        raise LedgerErrors([LedgerError(str(path), 0, "is a folder; give the ledger's main file")])
     if not path.is_file():
         raise LedgerErrors([LedgerError(str(path), 0, "ledger file not found")])
     entries, errors, options = loader.load_file(str(path))
-    if errors:
-        raise LedgerErrors([_to_ledger_error(error) for error in errors])
+    if require_pipeline and has_transactions(entries):
+        problem = books_problem(entries, options, main_file=str(path))
+        if problem is not None:
+            others = [_to_ledger_error(error) for error in errors if not isinstance(error, PipelineError)]
+            raise PipelineRefused(str(path), problem, others)
+    problems = [_to_ledger_error(error) for error in errors] + duplicate_queries(entries)
+    if problems:
+        raise LedgerErrors(problems)
     queries = package_queries()
     queries.update(saved_queries(entries))
     return Ledger(str(path), entries, options, dict(sorted(queries.items())))
@@ -185,15 +256,54 @@ def run_bql(ledger: Ledger, query_string: str) -> pd.DataFrame:
     return pd.DataFrame(columns, columns=names)
 
 
-def run_saved(ledger: Ledger, name: str) -> pd.DataFrame:
-    """Run the saved query ``name``; raise :class:`UnknownQuery` if there is none."""
+def run_saved(ledger: Ledger, name: str, *, columns: Collection[str] = ()) -> pd.DataFrame:
+    """Run the saved query ``name``; raise :class:`UnknownQuery` if there is none,
+    and :class:`QueryFailed` (at the query's file and line) if it fails or lacks
+    any of ``columns``."""
     query = ledger.queries.get(name)
     if query is None:
-        raise UnknownQuery(name)
+        raise UnknownQuery(name, ledger.queries)
     try:
-        return run_bql(ledger, query.query_string)
+        frame = run_bql(ledger, query.query_string)
     except QueryFailed as exc:
         raise QueryFailed(f"{query.filename}:{query.lineno}: query {name}: {exc}") from exc
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise QueryFailed(
+            f"{query.filename}:{query.lineno}: saved query {name} lacks the column(s) "
+            f"{', '.join(missing)} that this report reads (it has: {', '.join(map(str, frame.columns))})"
+        )
+    return frame
+
+
+def query_location(ledger: Ledger, name: str) -> str:
+    """``file:line`` of the saved query ``name``, for messages."""
+    query = ledger.queries.get(name)
+    return f"{query.filename}:{query.lineno}" if query is not None else name
+
+
+def books_files(ledger: Ledger) -> list[Path]:
+    """Every file of the loaded books: the main file, the files it includes, and the
+    saved queries shipped with this package (which fill in missing names)."""
+    files = [Path(ledger.filename), *(Path(name) for name in ledger.options.get("include") or [])]
+    files.extend(PACKAGE_DIR.glob("*.beancount"))
+    return files
+
+
+def is_books_file(ledger: Ledger, target: str | Path) -> Path | None:
+    """The file of the books that ``target`` would overwrite, if any (same path
+    once resolved, or the same file through a link)."""
+    target_path = Path(target)
+    resolved = target_path.resolve()
+    for path in books_files(ledger):
+        if path.resolve() == resolved:
+            return path
+        try:
+            if target_path.exists() and path.exists() and os.path.samefile(path, target_path):
+                return path
+        except OSError:
+            continue
+    return None
 
 
 def is_decimal_column(frame: pd.DataFrame, column: str) -> bool:

@@ -1,0 +1,206 @@
+"""The plugins the books need, in the order they need them, and what is wrong
+with the ones a ledger was loaded with.
+
+The reports take every cost class from what ``ailab_books.plugins.classify``
+writes, and the shared pools hold money until ``ailab_books.plugins.allocate``
+splits them. Books loaded without either, or with classify before allocate
+(whose entries then carry no cost class), load cleanly in beancount and give
+other margins with no error at all. So:
+
+- classify is always required;
+- allocate is required whenever the books hold ``custom "allocate"`` rules,
+  and it must come before classify.
+
+beancount records the plugins it ran, in order, as ``options_map["plugin"]``,
+a list of ``(module name, config)``; only the main file's ``plugin`` lines
+count (beancount ignores them in included files).
+
+Two users of this module:
+
+- ``lab-report`` calls :func:`pipeline_problem` and refuses books that have
+  one, with one line naming what is missing or misordered and the exact
+  ``plugin`` line to add;
+- ``ailab_books.plugins.classify`` is wrapped in :func:`checks_pipeline`, so
+  that bean-check and Fava report what classify can see (allocate listed after
+  it, or rules present and allocate not loaded) as an error located at the
+  first ``custom "allocate"`` rule. With neither plugin loaded no plugin runs,
+  so only ``lab-report`` and the dashboard (saved query ``books-check``) can
+  tell.
+
+For example, with the two lines in this order in ``main.beancount``::
+
+    plugin "ailab_books.plugins.classify"
+    plugin "ailab_books.plugins.allocate"
+
+bean-check prints, at the line of the first rule::
+
+    allocation.beancount:4: The plugins run in the wrong order: ailab_books.plugins.classify
+    runs before ailab_books.plugins.allocate, so the allocation entries get no cost class;
+    put plugin "ailab_books.plugins.allocate" above plugin "ailab_books.plugins.classify"
+    in main.beancount
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple, Protocol, TypeVar
+
+from beancount.core import data
+
+from .rules import RULE_TYPE
+
+ALLOCATE = "ailab_books.plugins.allocate"
+CLASSIFY = "ailab_books.plugins.classify"
+
+
+def plugin_line(name: str) -> str:
+    """The ``plugin`` line that loads ``name``, exactly as it goes in the main file."""
+    return f'plugin "{name}"'
+
+
+class PipelineError(NamedTuple):
+    """Books loaded with the plugins missing or misordered; ``source`` is the first rule's meta."""
+
+    source: data.Meta
+    message: str
+    entry: data.Directive | None
+
+
+@dataclass(frozen=True)
+class PipelineProblem:
+    """What is wrong with the plugins a ledger was loaded with, and the fix."""
+
+    problem: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.problem}; {self.fix}"
+
+
+def loaded_plugins(options_map: Mapping[str, Any]) -> list[str]:
+    """The plugin modules beancount ran, in order (``options_map["plugin"]``)."""
+    return [str(name) for name, _config in options_map.get("plugin") or []]
+
+
+def first_allocation_rule(entries: Iterable[data.Directive]) -> data.Custom | None:
+    """The first ``custom "allocate"`` directive, in the ledger's order, if any."""
+    for entry in entries:
+        if isinstance(entry, data.Custom) and entry.type == RULE_TYPE:
+            return entry
+    return None
+
+
+def _last(names: Sequence[str], name: str) -> int:
+    return max((index for index, seen in enumerate(names) if seen == name), default=-1)
+
+
+def _near_miss(plugins: Sequence[str], wanted: str) -> str | None:
+    """A listed plugin that was meant to be ``wanted``: the same last component
+    (``plugins.allocate``, the name before the move under ``ailab_books``) or a typo."""
+    short = wanted.rpartition(".")[2]
+    for name in plugins:
+        if name != wanted and name.rpartition(".")[2] == short:
+            return name
+    close = difflib.get_close_matches(
+        wanted, [name for name in plugins if name not in (ALLOCATE, CLASSIFY)], n=1
+    )
+    return close[0] if close else None
+
+
+def pipeline_problem(plugins: Sequence[str], has_rules: bool, main_file: str) -> PipelineProblem | None:
+    """What is wrong with running ``plugins`` on books with (or without) rules.
+
+    ``main_file`` is the main file's name as the user should read it, for the fix.
+    """
+    has_allocate = ALLOCATE in plugins
+    has_classify = CLASSIFY in plugins
+    for wanted, present, needed in ((ALLOCATE, has_allocate, has_rules), (CLASSIFY, has_classify, True)):
+        meant = None if present or not needed else _near_miss(plugins, wanted)
+        if meant is not None:
+            return PipelineProblem(
+                f'the main file names the plugin "{meant}" instead of {wanted}',
+                f"replace {plugin_line(meant)} with {plugin_line(wanted)} in {main_file}",
+            )
+    where = f"at the top of {main_file}"
+    if not has_classify and has_rules and not has_allocate:
+        return PipelineProblem(
+            "the books were loaded without their plugins (allocation and cost classes), "
+            "so the shared pools are not split and no cost has a class",
+            f"add the two lines {plugin_line(ALLOCATE)} then {plugin_line(CLASSIFY)} {where}",
+        )
+    if not has_classify:
+        after = f"after {plugin_line(ALLOCATE)} in {main_file}" if has_allocate else where
+        return PipelineProblem(
+            f"the books were loaded without {CLASSIFY}, which gives every cost its class "
+            "(the reports read nothing else)",
+            f"add the line {plugin_line(CLASSIFY)} {after}",
+        )
+    if has_rules and not has_allocate:
+        return PipelineProblem(
+            f'the books have allocation rules (custom "{RULE_TYPE}") but were loaded without '
+            f"{ALLOCATE}, so the shared pools are not split",
+            f"add the line {plugin_line(ALLOCATE)} above {plugin_line(CLASSIFY)} in {main_file}",
+        )
+    if has_rules and _last(plugins, ALLOCATE) > _last(plugins, CLASSIFY):
+        return PipelineProblem(
+            f"the plugins run in the wrong order: {CLASSIFY} runs before {ALLOCATE}, "
+            "so the allocation entries get no cost class",
+            f"put {plugin_line(ALLOCATE)} above {plugin_line(CLASSIFY)} in {main_file}",
+        )
+    return None
+
+
+def books_problem(
+    entries: Sequence[data.Directive], options_map: Mapping[str, Any], main_file: str | None = None
+) -> PipelineProblem | None:
+    """:func:`pipeline_problem` for loaded books; ``main_file`` defaults to the loaded file's name."""
+    shown = main_file or os.path.basename(str(options_map.get("filename") or "the main file"))
+    has_rules = first_allocation_rule(entries) is not None
+    return pipeline_problem(loaded_plugins(options_map), has_rules, shown)
+
+
+def located_errors(entries: Sequence[data.Directive], options_map: Mapping[str, Any]) -> list[PipelineError]:
+    """The pipeline problem classify can see, as an error at the first allocation rule.
+
+    Nothing when classify was not run by the loader (called directly, the caller
+    chooses the order) or when the books have no rule to point at.
+    """
+    if CLASSIFY not in loaded_plugins(options_map):
+        return []
+    rule = first_allocation_rule(entries)
+    if rule is None:
+        return []
+    problem = books_problem(entries, options_map)
+    if problem is None:
+        return []
+    text = str(problem)
+    return [PipelineError(rule.meta, text[0].upper() + text[1:], rule)]
+
+
+ErrorT_co = TypeVar("ErrorT_co", covariant=True)
+
+
+class Plugin(Protocol[ErrorT_co]):
+    """A beancount plugin function: ``(entries, options_map, config=None) -> (entries, errors)``."""
+
+    def __call__(
+        self, entries: data.Entries, options_map: dict[str, Any], config: str | None = None, /
+    ) -> tuple[list[data.Directive], Sequence[ErrorT_co]]: ...
+
+
+def checks_pipeline(plugin: Plugin[ErrorT_co]) -> Plugin[ErrorT_co | PipelineError]:
+    """Wrap a plugin function so that it also returns :func:`located_errors`, first."""
+
+    @functools.wraps(plugin)
+    def checked(
+        entries: data.Entries, options_map: dict[str, Any], config: str | None = None, /
+    ) -> tuple[list[data.Directive], list[ErrorT_co | PipelineError]]:
+        pipeline_errors = located_errors(entries, options_map)
+        new_entries, errors = plugin(entries, options_map, config)
+        return new_entries, [*pipeline_errors, *errors]
+
+    return checked
