@@ -75,10 +75,13 @@ user plugins and are therefore not tagged.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from beancount.core import account as account_lib
 from beancount.core import data
+
+from .valuation import ValuationError, unvalued_postings
 
 __plugins__ = ("classify",)
 
@@ -150,35 +153,30 @@ def _parse_config(config: str | None, expenses_root: str) -> tuple[dict[str, str
     return roots, errors
 
 
-def classify(
-    entries: data.Entries, options_map: dict[str, Any], config: str | None = None
-) -> tuple[list[data.Directive], list[ClassifyError]]:
-    """Tag transactions with the cost classes of their expense accounts.
+@dataclass(frozen=True)
+class _Declared:
+    """What the `open` directives say: each account's first open, the classes
+    set with `cost-class:`, and the accounts whose value was bad (already
+    reported, so they get no second "no class" error)."""
 
-    Args:
-      entries: A list of directives.
-      options_map: The options map; `name_expenses` names the expenses root.
-      config: Optional `Account=class` pairs adding or overriding tree roots.
-    Returns:
-      A new list of entries (changed ones replaced, never mutated) and a list
-      of ClassifyError.
+    opens: dict[str, data.Open]
+    explicit: dict[str, str]
+    bad: frozenset[str]
+
+
+def _read_opens(entries: data.Entries, expenses_root: str) -> tuple[_Declared, list[ClassifyError]]:
+    """Collect the `open` directives and their explicit classes.
+
+    A pass of its own because a transaction may sort before its account's open
+    (that is beancount's error to report, not a reason for us to misclassify).
     """
-    expenses_root: str = options_map.get("name_expenses") or "Expenses"
     expenses_prefix = expenses_root + ":"
-
-    roots = {f"{expenses_root}:{child}": cls for child, cls in TREE_ROOTS.items()}
-    config_roots, errors = _parse_config(config, expenses_root)
-    roots.update(config_roots)
-
-    # Pass 1: the `open` directives, for their explicit classes. A separate
-    # pass because a transaction may sort before its account's open (that is
-    # beancount's error to report, not a reason for us to misclassify).
     opens: dict[str, data.Open] = {}
     explicit: dict[str, str] = {}
-    bad_meta: set[str] = set()  # Already reported; no second "no class" error.
-    Open = data.Open
+    bad: set[str] = set()
+    errors: list[ClassifyError] = []
     for entry in entries:
-        if type(entry) is not Open:
+        if not isinstance(entry, data.Open):
             continue
         name = entry.account
         opens.setdefault(name, entry)
@@ -186,65 +184,71 @@ def classify(
         if not meta or META_KEY not in meta:
             continue
         value = meta[META_KEY]
-        is_expense = name == expenses_root or name.startswith(expenses_prefix)
-        if not is_expense:
+        if not (name == expenses_root or name.startswith(expenses_prefix)):
             # Metadata that silently does nothing is a mistake waiting to happen.
-            errors.append(
-                ClassifyError(
-                    meta,
-                    f"{META_KEY} on non-expense account '{name}' has no effect",
-                    entry,
-                )
-            )
+            message = f"{META_KEY} on non-expense account '{name}' has no effect"
         elif isinstance(value, str) and value in CLASSES:
             explicit[name] = value
+            continue
         else:
-            bad_meta.add(name)
-            errors.append(
-                ClassifyError(
-                    meta,
-                    f"Unknown {META_KEY} {value!r} on account '{name}' "
-                    f"(expected one of: {', '.join(CLASSES)})",
-                    entry,
-                )
+            bad.add(name)
+            message = (
+                f"Unknown {META_KEY} {value!r} on account '{name}' (expected one of: {', '.join(CLASSES)})"
             )
+        errors.append(ClassifyError(meta, message, entry))
+    return _Declared(opens, explicit, frozenset(bad)), errors
 
-    # account -> class, _UNCLASSIFIED or _NOT_EXPENSE; filled lazily so each
-    # distinct account is resolved once (O(depth)), then each posting costs
-    # one dict lookup.
-    cache: dict[str, str | None] = {}
 
-    def resolve(name: str) -> str | None:
-        if not (name == expenses_root or name.startswith(expenses_prefix)):
-            cache[name] = _NOT_EXPENSE
-            return _NOT_EXPENSE
-        result = _UNCLASSIFIED
-        candidate = name
-        while candidate:
-            cls = explicit.get(candidate) or roots.get(candidate)
-            if cls is not None:
-                result = cls
-                break
-            candidate = account_lib.parent(candidate) or ""
-        cache[name] = result
+class _Resolver(dict[str, str | None]):
+    """account -> class, _UNCLASSIFIED or _NOT_EXPENSE, resolved on first use.
+
+    Each distinct account is resolved once (O(depth): the nearest
+    ancestor-or-self with an explicit class, else with a root); after that a
+    posting costs one dict lookup.
+    """
+
+    def __init__(self, expenses_root: str, roots: dict[str, str], explicit: dict[str, str]) -> None:
+        super().__init__()
+        self.expenses_root = expenses_root
+        self.expenses_prefix = expenses_root + ":"
+        self.roots = roots
+        self.explicit = explicit
+
+    def __missing__(self, name: str) -> str | None:
+        result: str | None = _NOT_EXPENSE
+        if name == self.expenses_root or name.startswith(self.expenses_prefix):
+            result = _UNCLASSIFIED
+            candidate = name
+            while candidate:
+                cls = self.explicit.get(candidate) or self.roots.get(candidate)
+                if cls is not None:
+                    result = cls
+                    break
+                candidate = account_lib.parent(candidate) or ""
+        self[name] = result
         return result
 
-    # Pass 2: build the new list.
+
+def _tag(
+    entries: data.Entries, resolve: _Resolver, bad: frozenset[str]
+) -> tuple[list[data.Directive], dict[str, data.Directive]]:
+    """The new entry list: transactions tagged with the classes they touch,
+    expense opens annotated with their class. Also returns, per expense account
+    with postings and no class, the first transaction posting to it."""
     new_entries: list[data.Directive] = []
     append = new_entries.append
-    unclassified: dict[str, data.Directive] = {}  # account -> first txn posting to it
+    unclassified: dict[str, data.Directive] = {}
     Transaction = data.Transaction
+    Open = data.Open
     empty: frozenset[str] = frozenset()
     for entry in entries:
-        kind = type(entry)
-        if kind is Transaction:
+        # isinstance (not `type(entry) is`) so that mypy narrows the entry's
+        # type; measured at the same speed on this loop (benchmarks/README.md).
+        if isinstance(entry, Transaction):
             classes: set[str] | None = None
             for posting in entry.postings:
                 name = posting.account
-                try:
-                    cls = cache[name]
-                except KeyError:
-                    cls = resolve(name)
+                cls = resolve[name]
                 if cls:
                     if classes is None:
                         classes = {cls}
@@ -256,35 +260,67 @@ def classify(
                 tags = entry.tags or empty
                 if not classes.issubset(tags):
                     entry = entry._replace(tags=tags.union(classes))
-        elif kind is Open:
+        elif isinstance(entry, Open):
             name = entry.account
-            try:
-                cls = cache[name]
-            except KeyError:
-                cls = resolve(name)
+            cls = resolve[name]
             # Only annotate accounts whose class came out clean; an open with
             # a bad value keeps it as written, next to its error.
-            if cls and name not in bad_meta:
+            if cls and name not in bad:
                 meta = entry.meta
                 if meta is None or meta.get(META_KEY) != cls:
                     entry = entry._replace(meta={**(meta or {}), META_KEY: cls})
         append(entry)
+    return new_entries, unclassified
 
+
+def _report_unclassified(
+    unclassified: dict[str, data.Directive], declared: _Declared, roots: dict[str, str]
+) -> list[ClassifyError]:
+    """One error per expense account with postings and no class, at its open
+    (or at its first transaction if it has none)."""
+    errors: list[ClassifyError] = []
     for name, first_txn in unclassified.items():
-        if name in bad_meta:
+        if name in declared.bad:
             continue
-        open_entry = opens.get(name)
+        open_entry = declared.opens.get(name)
         where = open_entry if open_entry is not None else first_txn
         errors.append(
             ClassifyError(
                 where.meta or _NO_ENTRY_META,
                 f"Expense account '{name}' has postings but no cost class; "
-                f"put it under one of "
-                f"{', '.join(sorted(roots))} "
-                f"or set {META_KEY} on its open directive "
-                f"(one of: {', '.join(CLASSES)})",
+                f"put it under one of {', '.join(sorted(roots))} "
+                f"or set {META_KEY} on its open directive (one of: {', '.join(CLASSES)})",
                 where,
             )
         )
+    return errors
 
+
+def classify(
+    entries: data.Entries, options_map: dict[str, Any], config: str | None = None
+) -> tuple[list[data.Directive], list[ClassifyError | ValuationError]]:
+    """Tag transactions with the cost classes of their expense accounts.
+
+    Args:
+      entries: A list of directives.
+      options_map: The options map; `name_expenses` names the expenses root,
+        `operating_currency` the currency every figure is valued in.
+      config: Optional `Account=class` pairs adding or overriding tree roots.
+    Returns:
+      A new list of entries (changed ones replaced, never mutated) and a list
+      of errors: ClassifyError for classes, ValuationError for postings that
+      cannot be valued in the operating currency.
+    """
+    expenses_root: str = options_map.get("name_expenses") or "Expenses"
+    roots = {f"{expenses_root}:{child}": cls for child, cls in TREE_ROOTS.items()}
+    config_roots, config_errors = _parse_config(config, expenses_root)
+    roots.update(config_roots)
+
+    declared, open_errors = _read_opens(entries, expenses_root)
+    resolve = _Resolver(expenses_root, roots, declared.explicit)
+    new_entries, unclassified = _tag(entries, resolve, declared.bad)
+
+    errors: list[ClassifyError | ValuationError] = [*config_errors, *open_errors]
+    errors.extend(_report_unclassified(unclassified, declared, roots))
+    errors.extend(unvalued_postings(new_entries, options_map))
     return new_entries, errors
