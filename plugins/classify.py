@@ -18,16 +18,26 @@ one account `open` metadata beats the plugin config, which beats the tree.
 Every transaction that posts to an expense account gets the classes it touches
 as tags (existing tags are kept), so Fava's tag filter can show "#training
 only". Every expense `open` gets the resolved class as `cost-class` metadata,
-so Fava shows it on the account page. An expense account with postings but no
+so Fava shows it on the account page, and every saved query and the dashboard
+take each account's class from there (beanquery's `open_meta`): this plugin is
+the one place that decides a class. An expense account with postings but no
 class is an error, reported once per account at its `open` directive.
 
-For example, given this input:
+Every posting to an `Income` or `Expenses` account must also be worth
+something in the operating currency: one whose weight is in another currency
+that no price of the ledger values at its date is an error at its
+transaction (`ailab_books.plugins.valuation`, run from here so that books
+need no plugin line of their own for it; the saved queries value every posting
+the same way).
+
+For example, given this input (line 1 is the `plugin` line):
 
     plugin "ailab_books.plugins.classify"
 
     2026-01-01 open Assets:Bank                           USD
+    2026-01-01 open Assets:Bank:EUR                       EUR
     2026-01-01 open Expenses:COGS:RevenueShare:API:Orion  USD
-    2026-01-01 open Expenses:SGA:Events:Hackathon         USD
+    2026-01-01 open Expenses:SGA:Events:Hackathon
       cost-class: "training"
     2026-01-01 open Expenses:Misc                         USD
 
@@ -40,27 +50,42 @@ For example, given this input:
       Expenses:Misc    4.00 USD
       Assets:Bank
 
-the entries come out as if written:
+    2026-01-31 * "Berlin venue" "Hackathon room"
+      Expenses:SGA:Events:Hackathon  250.00 EUR
+      Assets:Bank:EUR
 
-    2026-01-01 open Assets:Bank                           USD
-    2026-01-01 open Expenses:COGS:RevenueShare:API:Orion  USD
+the entries come out as `beancount.parser.printer` prints them:
+
+    2026-01-01 open Assets:Bank                                     USD
+
+    2026-01-01 open Assets:Bank:EUR                                 EUR
+
+    2026-01-01 open Expenses:COGS:RevenueShare:API:Orion            USD
       cost-class: "inference"
-    2026-01-01 open Expenses:SGA:Events:Hackathon         USD
-      cost-class: "training"
-    2026-01-01 open Expenses:Misc                         USD
 
-    2026-01-31 * "Marketplace" "Revenue share" #month-end #inference #training
-      Expenses:COGS:RevenueShare:API:Orion  1200.00 USD
-      Expenses:SGA:Events:Hackathon          300.00 USD
-      Assets:Bank
+    2026-01-01 open Expenses:SGA:Events:Hackathon
+      cost-class: "training"
+
+    2026-01-01 open Expenses:Misc                                   USD
+
+    2026-01-31 * "Marketplace" "Revenue share" #inference #month-end #training
+      Expenses:COGS:RevenueShare:API:Orion   1200.00 USD
+      Expenses:SGA:Events:Hackathon           300.00 USD
+      Assets:Bank                           -1500.00 USD
 
     2026-01-31 * "Corner shop" "Biscuits"
-      Expenses:Misc    4.00 USD
-      Assets:Bank
+      Expenses:Misc   4.00 USD
+      Assets:Bank    -4.00 USD
 
-and bean-check reports, at the line of `open Expenses:Misc`:
+    2026-01-31 * "Berlin venue" "Hackathon room" #training
+      Expenses:SGA:Events:Hackathon   250.00 EUR
+      Assets:Bank:EUR                -250.00 EUR
 
-    Expense account 'Expenses:Misc' has postings but no cost class; ...
+and bean-check reports two errors, at `open Expenses:Misc` and at the Berlin
+transaction (there is no EUR price at all):
+
+    line 8: Expense account 'Expenses:Misc' has postings but no cost class; ...
+    line 19: Cannot value 250.00 EUR on Expenses:SGA:Events:Hackathon at 2026-01-31 in USD: ...
 
 The optional config adds or overrides tree roots, as `account=class` pairs
 separated by commas or whitespace:
