@@ -96,7 +96,15 @@ def unvalued_postings(entries: data.Entries, options_map: dict[str, Any]) -> lis
         if not isinstance(entry, data.Transaction):
             continue
         for posting in entry.postings:
-            weight = weight_currency(posting)
+            # Fast path first: nearly every posting is plain units in the
+            # operating currency (this loop sees every posting of the ledger).
+            if posting.cost is None and posting.price is None:
+                units = posting.units
+                if units is None or units.currency == currency:
+                    continue
+                weight: str | None = units.currency
+            else:
+                weight = weight_currency(posting)
             if weight is None or weight == currency or not posting.account.startswith(roots):
                 continue
             if price_map is None:
