@@ -20,7 +20,9 @@ as tags (existing tags are kept), so Fava's tag filter can show "#training
 only". Every expense `open` gets the resolved class as `cost-class` metadata,
 so Fava shows it on the account page, and every saved query and the dashboard
 take each account's class from there (beanquery's `open_meta`): this plugin is
-the one place that decides a class. An expense account with postings but no
+the one place that decides a class. `cost-class:` on any other account is an
+error and is dropped from that open, so that no reader takes it for a class.
+An expense account with postings but no
 class is an error, reported once per account at its `open` directive.
 
 Every posting to an `Income` or `Expenses` account must also be worth
@@ -181,12 +183,14 @@ def _parse_config(config: str | None, expenses_root: str) -> tuple[dict[str, str
 @dataclass(frozen=True)
 class _Declared:
     """What the `open` directives say: each account's first open, the classes
-    set with `cost-class:`, and the accounts whose value was bad (already
-    reported, so they get no second "no class" error)."""
+    set with `cost-class:`, the accounts whose value was bad (already
+    reported, so they get no second "no class" error), and the non-expense
+    accounts that set one (reported; the key is dropped from their open)."""
 
     opens: dict[str, data.Open]
     explicit: dict[str, str]
     bad: frozenset[str]
+    ignored: frozenset[str]
 
 
 def _read_opens(entries: data.Entries, expenses_root: str) -> tuple[_Declared, list[ClassifyError]]:
@@ -199,6 +203,7 @@ def _read_opens(entries: data.Entries, expenses_root: str) -> tuple[_Declared, l
     opens: dict[str, data.Open] = {}
     explicit: dict[str, str] = {}
     bad: set[str] = set()
+    ignored: set[str] = set()
     errors: list[ClassifyError] = []
     for entry in entries:
         if not isinstance(entry, data.Open):
@@ -211,6 +216,7 @@ def _read_opens(entries: data.Entries, expenses_root: str) -> tuple[_Declared, l
         value = meta[META_KEY]
         if not (name == expenses_root or name.startswith(expenses_prefix)):
             # Metadata that silently does nothing is a mistake waiting to happen.
+            ignored.add(name)
             message = f"{META_KEY} on non-expense account '{name}' has no effect"
         elif isinstance(value, str) and value in CLASSES:
             explicit[name] = value
@@ -221,7 +227,7 @@ def _read_opens(entries: data.Entries, expenses_root: str) -> tuple[_Declared, l
                 f"Unknown {META_KEY} {value!r} on account '{name}' (expected one of: {', '.join(CLASSES)})"
             )
         errors.append(ClassifyError(meta, message, entry))
-    return _Declared(opens, explicit, frozenset(bad)), errors
+    return _Declared(opens, explicit, frozenset(bad), frozenset(ignored)), errors
 
 
 class _Resolver(dict[str, str | None]):
@@ -255,11 +261,16 @@ class _Resolver(dict[str, str | None]):
 
 
 def _tag(
-    entries: data.Entries, resolve: _Resolver, bad: frozenset[str]
+    entries: data.Entries, resolve: _Resolver, declared: _Declared
 ) -> tuple[list[data.Directive], dict[str, data.Directive]]:
     """The new entry list: transactions tagged with the classes they touch,
-    expense opens annotated with their class. Also returns, per expense account
-    with postings and no class, the first transaction posting to it."""
+    expense opens annotated with their class, and `cost-class` dropped from
+    other opens (the saved queries read every open's `cost-class`, so one left
+    on an `Income` account would count its revenue as a cost). Also returns,
+    per expense account with postings and no class, the first transaction
+    posting to it."""
+    bad = declared.bad
+    ignored = declared.ignored
     new_entries: list[data.Directive] = []
     append = new_entries.append
     unclassified: dict[str, data.Directive] = {}
@@ -294,6 +305,8 @@ def _tag(
                 meta = entry.meta
                 if meta is None or meta.get(META_KEY) != cls:
                     entry = entry._replace(meta={**(meta or {}), META_KEY: cls})
+            elif name in ignored and META_KEY in (entry.meta or {}):
+                entry = entry._replace(meta={k: v for k, v in entry.meta.items() if k != META_KEY})
         append(entry)
     return new_entries, unclassified
 
@@ -343,7 +356,7 @@ def classify(
 
     declared, open_errors = _read_opens(entries, expenses_root)
     resolve = _Resolver(expenses_root, roots, declared.explicit)
-    new_entries, unclassified = _tag(entries, resolve, declared.bad)
+    new_entries, unclassified = _tag(entries, resolve, declared)
 
     errors: list[ClassifyError | ValuationError] = [*config_errors, *open_errors]
     errors.extend(_report_unclassified(unclassified, declared, roots))

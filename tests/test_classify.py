@@ -221,7 +221,7 @@ def test_bad_metadata_class_is_an_error_at_the_open() -> None:
 
 
 def test_metadata_on_non_expense_account_is_an_error() -> None:
-    _, errors, _ = load(
+    entries, errors, _ = load(
         """\
         plugin "ailab_books.plugins.classify"
 
@@ -232,6 +232,9 @@ def test_metadata_on_non_expense_account_is_an_error() -> None:
     assert [(e.message, e.source["filename"], e.source["lineno"]) for e in errors] == [
         ("cost-class on non-expense account 'Assets:Bank' has no effect", "<string>", 3)
     ]
+    # ... and it is dropped from the open: no query can read it as a class.
+    assert "cost-class" not in opens(entries)["Assets:Bank"].meta
+    assert opens(entries)["Assets:Bank"].meta["lineno"] == 3
 
 
 UNCLASSIFIED = """\

@@ -13,10 +13,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from beancount import loader
 from beancount.core import data
 
 from ailab_books.queries.economics import UNATTRIBUTED, segment_figures, summary
-from ailab_books.queries.runner import Ledger, load_ledger, run_saved
+from ailab_books.queries.runner import Ledger, load_ledger, run_saved, saved_queries
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES_GLOB = ROOT / "queries" / "*.beancount"
@@ -167,3 +168,22 @@ def test_per_model_cogs_and_the_unattributed_rest(ledger: Ledger) -> None:
     assert month[UNATTRIBUTED].cogs == D("30.00")
     assert sum(p.cogs for p in month.values()) == D("70.00")
     assert sum(p.cogs + p.overhead for p in month.values()) == D("115.00")
+
+
+def test_cost_class_on_revenue_is_an_error_and_moves_nothing(tmp_path: Path) -> None:
+    # `cost-class: "inference"` written on a revenue account: an error at that
+    # open, and the revenue is neither a cost nor anything else than revenue.
+    text = OVERRIDES.replace(
+        "2025-01-01 open Income:API:Orion USD\n",
+        '2025-01-01 open Income:API:Orion USD\n  cost-class: "inference"\n',
+    )
+    main = tmp_path / "main.beancount"
+    main.write_text(text + f'include "{QUERIES_GLOB}"\n')
+    entries, errors, options = loader.load_file(str(main))
+    assert [(e.source["filename"], e.source["lineno"], e.message) for e in errors] == [
+        (str(main), 6, "cost-class on non-expense account 'Income:API:Orion' has no effect")
+    ]
+    ledger = Ledger(str(main), entries, options, saved_queries(entries))
+    gross = first_row(ledger, "gross-margin-per-mtok")
+    assert (gross["revenue"], gross["inference_cogs"]) == (D("200.00"), D("70.00"))
+    assert first_row(ledger, "margin-by-model")["inference_cogs"] == D("40.00")
