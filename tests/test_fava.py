@@ -533,3 +533,27 @@ def test_tag_filter_leaves_classes_visible_as_unclassified(overrides_client: tup
     assert sum(Decimal(row[cols.index("amount")]) for row in got) == Decimal("115.00")
     cols, _, got = fava_rows(client, slug, "net-margin-per-mtok", filter="#sga")
     assert [Decimal(row[cols.index("all_costs")]) for row in got] == [Decimal("115.00")]
+
+
+def test_foreign_amounts_valued_under_a_time_filter(tmp_path: Path) -> None:
+    # A time filter that starts after the only EUR price still values the
+    # period's EUR postings: Fava's filter (clamp_opt) keeps the last price
+    # before the period. test_valuation.FOREIGN's January, filtered to start on
+    # 2025-01-20, after the EUR price of 2025-01-15 and the GBP one of 2025-01-20.
+    from test_valuation import FOREIGN, HAND
+
+    main = tmp_path / "main.beancount"
+    main.write_text(FOREIGN + f'include "{ROOT / "queries" / "*.beancount"}"\n')
+    fava_app = create_app([main], load=True)
+    fava_app.testing = True
+    with fava_app.test_client() as client:
+        slug = client.get("/").headers["Location"].strip("/").split("/")[0]
+        for params in ({}, {"time": "2025-01-20 - 2025-01-31"}):
+            cols, _, got = _fava_rows(client, slug, "net-margin-per-mtok", **params)
+            (row,) = got
+            figures = {c: Decimal(v) for c, v in zip(cols, row, strict=True) if v is not None}
+            assert figures["revenue"] == HAND["revenue"], params
+            assert figures["all_costs"] == HAND["all_costs"], params
+            assert figures["net_margin"] == HAND["net_margin"], params
+        # The filter is applied (a later month has nothing).
+        assert _fava_rows(client, slug, "net-margin-per-mtok", time="2025-02")[2] == []
