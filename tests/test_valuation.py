@@ -339,3 +339,13 @@ def test_module_docstring_example() -> None:
     assert (valuation.__doc__ or "").count(
         "Cannot value 50.00 EUR on Expenses:SGA:Events at 2026-01-10 in USD:"
     )
+
+
+def test_foreign_amounts_per_model(foreign: Ledger) -> None:
+    # Orion: revenue 400.00, COGS 540.00 (500 EUR @ 1.08); Wren: revenue 200 EUR
+    # at 1.10 = 220.00, COGS 112.34 (100 CHF @@ 112.34)
+    frame = run_saved(foreign, "margin-by-model")
+    got = {r["model"]: (r["revenue"], r["inference_cogs"]) for r in frame.to_dict("records")}
+    assert got == {"Orion": (D("400.00"), D("540.00")), "Wren": (D("220.00"), D("112.34"))}
+    prices_by_model = run_saved(foreign, "price-per-mtok")
+    assert list(prices_by_model["price_per_mtok"]) == [D("13.333333"), D("11.000000")]
