@@ -17,7 +17,7 @@ import { defineConfig, EChartsSpec, Ledger } from "fava-dashboards";
 const Q = {
   gross: "gross-margin-per-mtok", // month, gross margin per MTOK
   net: "net-margin-per-mtok", // month, net margin per MTOK
-  costStack: "cost-stack", // month, one <line>_per_mtok column per cost line (wide)
+  costStack: "cost-stack", // month, one <class>__<line>_per_mtok column per cost line (wide)
   byTier: "margin-by-tier", // month, tier, MTOK
   byModel: "margin-by-model", // month, model, MTOK
   gpuh: "gpu-hours-by-workload", // month, one column per workload (wide)
@@ -212,6 +212,34 @@ const labelOf = (column: string, suffix = "") => {
   return words.charAt(0).toUpperCase() + words.slice(1);
 };
 
+/** The cost class whose accounts are cost of serving (gross view): ailab_books.plugins.classify's name. */
+const COGS_CLASS = "inference";
+
+/** How each cost class (as classify names it) is shown in legends. */
+const CLASS_LABELS: Record<string, string> = {
+  inference: "COGS",
+  training: "R&D",
+  sga: "SG&A",
+  shared: "Shared pools",
+  unclassified: "Unclassified",
+};
+
+/**
+ * The line columns of cost-stack, each with the class its name carries:
+ * "inference__datacenter_ops_per_mtok" -> class "inference", label "COGS: Datacenter ops".
+ */
+function costLines(table: Table): { column: string; cls: string; label: string }[] {
+  const suffix = "_per_mtok";
+  return table.columns
+    .filter((column) => column.includes("__") && column.endsWith(suffix))
+    .map((column) => {
+      const [cls, line] = column.slice(0, column.length - suffix.length).split("__", 2);
+      const name = CLASS_LABELS[cls] ?? cls;
+      const what = labelOf(line);
+      return { column, cls, label: what.toLowerCase() === name.toLowerCase() ? name : `${name}: ${what}` };
+    });
+}
+
 /** The last component of an account name (or the value itself). */
 const leafName = (v: any) => String(v).split(":").pop() as string;
 
@@ -347,18 +375,14 @@ export default defineConfig({
           spec: async ({ ledger }) => {
             const t = await runSaved(ledger, Q.costStack);
             const axis = months(ledger);
-            // The query's columns: COGS lines, then cogs_per_mtok (their total), then
-            // the lines outside COGS, then full_cost_per_mtok (the grand total).
+            // Every line column is named <class>__<line>_per_mtok by the query, with the cost
+            // class that ailab_books.plugins.classify resolved: the page reads each column's
+            // class from its name and decides none itself (no column position, no account
+            // pattern). cogs_per_mtok and full_cost_per_mtok are the gross and net totals.
             const cogsTotal = col(t, Q.costStack, "cogs_per_mtok");
             const fullTotal = col(t, Q.costStack, "full_cost_per_mtok");
-            const split = t.columns.indexOf(cogsTotal);
-            const parts = t.columns
-              .map((column, i) => ({ column, i }))
-              .filter(({ column }) => column.endsWith("_per_mtok") && column !== cogsTotal && column !== fullTotal)
-              .map(({ column, i }) => ({
-                column,
-                label: `${i < split ? "COGS" : "Not COGS"}: ${labelOf(column, "_per_mtok")}`,
-              }));
+            const parts = costLines(t);
+            const classOf = new Map(parts.map(({ label, cls }) => [label, cls]));
             const money = fmtMoney(ledger.ccy);
             const bars = columnsAsSeries(ledger, t, parts, axis);
             const totals = columnsAsSeries(
@@ -374,7 +398,7 @@ export default defineConfig({
             let warm = 0;
             const spec = stackedBars(TITLES.costStack, axis, bars, money, {
               colors: (name) =>
-                name.startsWith("COGS") ? COOL[cool++ % COOL.length] : WARM[warm++ % WARM.length],
+                classOf.get(name) === COGS_CLASS ? COOL[cool++ % COOL.length] : WARM[warm++ % WARM.length],
             });
             const lineColors = ["#1b1b1b", "#af3d3d"];
             (spec.series as any[]).push(
@@ -432,9 +456,10 @@ export default defineConfig({
             const pools = new Set(rows.map((r) => String(r[pool])));
             const poolNode = (account: string) => `pool ${account.replace(/^Expenses:Shared:/, "")}`;
             // The cost class is the one ailab_books.plugins.classify resolved and wrote on the
-            // target's `open` directive as cost-class metadata.
+            // target's `open` directive as cost-class metadata; the page has no rule of its own
+            // (an account without it, which classify reports as an error, is "unclassified").
             const classNode = (account: string) =>
-              `class ${String(ledger.accounts[account]?.meta?.["cost-class"] ?? account.split(":").slice(0, 2).join(":"))}`;
+              `class ${String(ledger.accounts[account]?.meta?.["cost-class"] ?? "unclassified")}`;
             const links = new Map<string, number>();
             const add = (source: string, dest: string, value: number) => {
               const key = `${source}\u0000${dest}`;
@@ -460,7 +485,7 @@ export default defineConfig({
             const nodeColor = (name: string) =>
               name.startsWith("pool ")
                 ? "#7a7a7a"
-                : name === "class inference"
+                : name === `class ${COGS_CLASS}`
                   ? "#3b7dd8"
                   : name.startsWith("class ")
                     ? "#d9622b"

@@ -64,7 +64,7 @@ error.
 
 A pool is exactly the account named in its rule: postings to its sub-accounts
 are not part of it (a sub-account may be a pool of its own). A foreign amount
-counts at its value (`valuation`): the targets receive the value in the
+counts at its value (`pool_month`): the targets receive the value in the
 operating currency and the pool is credited the same units at the same price,
 so it is zero at month end in units and in value. After the allocation, every
 account under the pool root (`Expenses:Shared`, or the plugin's setting
@@ -103,11 +103,11 @@ from .drivers import (
     month_label,
     weights,
 )
+from .pool_month import PoolMonth, Problem, Valuer, quantum, value
 from .residuals import DEFAULT_POOL_ROOT_LEAF, PoolRootBalances
 from .rounding import split_largest_remainder
 from .rules import AllocationRule, BrokenRule, Rule, parse_rules, rule_in_effect, rule_order
 from .source import SourceLines
-from .valuation import PoolMonth, Problem, Valuer, places, quantum, value
 
 __plugins__ = ("allocate",)
 
@@ -311,7 +311,7 @@ def _relative_location(meta: data.Meta, main_dir: str | None) -> str:
 class _Emitter:
     """Builds the generated entries, numbered in processing order."""
 
-    operating_currency: str | None
+    operating_currency: str
     dcontext: Any
     main_dir: str | None
     sequence: int = 0
@@ -327,29 +327,11 @@ class _Emitter:
     def _location(self) -> dict[str, Any]:
         return {"filename": GENERATED_FILENAME, "lineno": GENERATED_LINENO_BASE + self.sequence}
 
-    def target_currencies(self, pool_month: PoolMonth) -> list[str]:
-        """The currencies the targets receive: the operating one, or each currency as it is."""
-        if self.operating_currency is not None:
-            return [self.operating_currency]
-        return sorted({currency for (currency, _), number in pool_month.groups.items() if number != 0})
-
-    def _parts(self, pool_month: PoolMonth, weights: list[Weight]) -> list[tuple[str, list[Decimal]]]:
-        """Per currency the targets receive, each target's part."""
+    def _parts(self, pool_month: PoolMonth, weights: list[Weight]) -> list[Decimal]:
+        """Each target's part of the month's value in the operating currency."""
         quantities = [qty for _, _, qty in weights]
-        if self.operating_currency is None:
-            return [
-                (
-                    currency,
-                    split_largest_remainder(
-                        pool_month.groups[(currency, None)],
-                        quantities,
-                        Decimal(1).scaleb(-places(pool_month.groups[(currency, None)])),
-                    ),
-                )
-                for currency in self.target_currencies(pool_month)
-            ]
         unit = quantum(pool_month, self.operating_currency, self.dcontext)
-        return [(self.operating_currency, split_largest_remainder(value(pool_month), quantities, unit))]
+        return split_largest_remainder(value(pool_month), quantities, unit)
 
     def entry(
         self, rule: AllocationRule, month: Month, pool_month: PoolMonth, weights: list[Weight], unit: str
@@ -359,29 +341,20 @@ class _Emitter:
         total_qty = sum((qty for _, _, qty in weights), ZERO)
         postings: list[data.Posting] = []
 
-        def credit(currency: str, number: Decimal, price: Decimal | None) -> None:
-            if number != 0:
-                at = (
-                    Amount(price, self.operating_currency)
-                    if price is not None and self.operating_currency
-                    else None
+        for (name, target, qty), part in zip(weights, self._parts(pool_month, weights), strict=True):
+            if part != 0:
+                meta = dict(location, activity=name, quantity=qty, unit=unit, share=_share(qty, total_qty))
+                postings.append(
+                    data.Posting(target, Amount(part, self.operating_currency), None, None, None, meta)
                 )
+        # The pool gives back the same units at the same price, so it ends the month
+        # at zero in units and in value, and the entry balances in weight.
+        for (currency, price), number in sorted(pool_month.groups.items(), key=_credit_order):
+            if number != 0:
+                at = Amount(price, self.operating_currency) if price is not None else None
                 postings.append(
                     data.Posting(rule.pool, Amount(-number, currency), None, at, None, dict(location))
                 )
-
-        for currency, parts in self._parts(pool_month, weights):
-            for (name, target, qty), part in zip(weights, parts, strict=True):
-                if part != 0:
-                    meta = dict(
-                        location, activity=name, quantity=qty, unit=unit, share=_share(qty, total_qty)
-                    )
-                    postings.append(data.Posting(target, Amount(part, currency), None, None, None, meta))
-            if self.operating_currency is None:
-                credit(currency, pool_month.groups[(currency, None)], None)
-        if self.operating_currency is not None:
-            for (currency, price), number in sorted(pool_month.groups.items(), key=_credit_order):
-                credit(currency, number, price)
         label = month_label(month)
         meta = dict(
             location,
@@ -408,7 +381,7 @@ def _credit_order(item: tuple[tuple[str, Decimal | None], Decimal]) -> tuple[int
     return (price is not None, currency, price if price is not None else ZERO)
 
 
-def _prevalidate(rule: AllocationRule, month: Month, currencies: list[str], chart: Chart) -> None:
+def _prevalidate(rule: AllocationRule, month: Month, currency: str, chart: Chart) -> None:
     """Raise AllocationFailure for what beancount would refuse in the generated entry,
     where its error would point at no line of the books."""
     end = month_end(month)
@@ -419,9 +392,8 @@ def _prevalidate(rule: AllocationRule, month: Month, currencies: list[str], char
         why = chart.inactive_on(target, end)
         if why:
             raise AllocationFailure(f"target {target} is {why}, before the month's end")
-        for currency in currencies:
-            if chart.excludes(target, currency):
-                raise AllocationFailure(f"target {target} is opened for other currencies than {currency}")
+        if chart.excludes(target, currency):
+            raise AllocationFailure(f"target {target} is opened for other currencies than {currency}")
 
 
 @dataclass
@@ -488,7 +460,7 @@ class _Run:
                 )
                 continue
             try:
-                _prevalidate(rule, month, self.emitter.target_currencies(pool_month), self.chart)
+                _prevalidate(rule, month, self.emitter.operating_currency, self.chart)
                 month_weights, unit = weights(rule, self.postings.logs[rule.driver], month)
             except AllocationFailure as failure:
                 self.fail(

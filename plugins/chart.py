@@ -19,6 +19,8 @@ from typing import Any
 from beancount.core import account, data
 from beancount.core.account_types import DEFAULT_ACCOUNT_TYPES, AccountTypes
 
+from .valuation import operating_currency
+
 
 @dataclass(frozen=True)
 class Chart:
@@ -28,7 +30,7 @@ class Chart:
     closes: Mapping[str, datetime.date]
     roots: AccountTypes
     # Every operating currency the ledger declares, in order; the first is the one
-    # amounts are valued in. Empty when the ledger declares none.
+    # amounts are valued in (valuation.operating_currency: USD when it declares none).
     operating_currencies: tuple[str, ...]
 
     @classmethod
@@ -52,12 +54,13 @@ class Chart:
             opens=open_map,
             closes=close_map,
             roots=roots,
-            operating_currencies=tuple(options_map.get("operating_currency") or ()),
+            operating_currencies=tuple(options_map.get("operating_currency") or ())
+            or (operating_currency(options_map),),
         )
 
     @property
-    def operating_currency(self) -> str | None:
-        return self.operating_currencies[0] if self.operating_currencies else None
+    def operating_currency(self) -> str:
+        return self.operating_currencies[0]
 
     def is_opened(self, name: str) -> bool:
         return name in self.opens

@@ -20,7 +20,7 @@ Two users of this module:
 - ``lab-report`` calls :func:`pipeline_problem` and refuses books that have
   one, with one line naming what is missing or misordered and the exact
   ``plugin`` line to add;
-- ``ailab_books.plugins.classify`` is wrapped in :func:`checks_pipeline`, so
+- ``ailab_books.plugins.classify`` calls :func:`located_errors`, so
   that bean-check and Fava report what classify can see (allocate listed after
   it, or rules present and allocate not loaded) as an error located at the
   first ``custom "allocate"`` rule. With neither plugin loaded no plugin runs,
@@ -43,11 +43,10 @@ bean-check prints, at the line of the first rule::
 from __future__ import annotations
 
 import difflib
-import functools
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Protocol, TypeVar
+from typing import Any, NamedTuple
 
 from beancount.core import data
 
@@ -179,28 +178,3 @@ def located_errors(entries: Sequence[data.Directive], options_map: Mapping[str, 
         return []
     text = str(problem)
     return [PipelineError(rule.meta, text[0].upper() + text[1:], rule)]
-
-
-ErrorT_co = TypeVar("ErrorT_co", covariant=True)
-
-
-class Plugin(Protocol[ErrorT_co]):
-    """A beancount plugin function: ``(entries, options_map, config=None) -> (entries, errors)``."""
-
-    def __call__(
-        self, entries: data.Entries, options_map: dict[str, Any], config: str | None = None, /
-    ) -> tuple[list[data.Directive], Sequence[ErrorT_co]]: ...
-
-
-def checks_pipeline(plugin: Plugin[ErrorT_co]) -> Plugin[ErrorT_co | PipelineError]:
-    """Wrap a plugin function so that it also returns :func:`located_errors`, first."""
-
-    @functools.wraps(plugin)
-    def checked(
-        entries: data.Entries, options_map: dict[str, Any], config: str | None = None, /
-    ) -> tuple[list[data.Directive], list[ErrorT_co | PipelineError]]:
-        pipeline_errors = located_errors(entries, options_map)
-        new_entries, errors = plugin(entries, options_map, config)
-        return new_entries, [*pipeline_errors, *errors]
-
-    return checked

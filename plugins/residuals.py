@@ -21,7 +21,7 @@ from typing import NamedTuple
 from beancount.core import data
 
 from .drivers import Month, month_label
-from .valuation import PoolMonth
+from .pool_month import PoolMonth
 
 ZERO = Decimal(0)
 DEFAULT_POOL_ROOT_LEAF = "Shared"

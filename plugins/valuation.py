@@ -1,152 +1,116 @@
-"""What a pool holds in a month, valued in the operating currency.
+"""Find the profit-and-loss postings that cannot be valued in the operating currency.
 
-The ledger's first operating currency (`option "operating_currency"`) is the
-one every figure is in. A pool's postings count:
+Every figure the books report is in the operating currency (USD). The saved
+queries count a posting at its weight (units at the posting's cost or `@`
+price, or the units themselves) converted at the ledger's price for the
+posting's date (beanquery's ``convert(weight, 'USD', date)``): a weight already
+in USD is counted as it is, ``500.00 EUR @ 1.08 USD`` counts 540.00, and a plain
+``50.00 EUR`` counts at the latest ``price EUR ... USD`` dated on or before the
+posting (never a later one). This is IAS 21's rule for a foreign-currency
+transaction: record it in the functional currency at the spot rate of its date.
 
-- in the operating currency, as they are;
-- with a price in the operating currency (`500.00 EUR @ 1.08 USD`), at their
-  weight (540.00 USD);
-- in another currency without a price, at the ledger's price of their date
-  (the latest `price` directive on or before it): IAS 21 records a
-  foreign-currency transaction at the spot rate of its date.
+A posting that no price can value would be left out of every USD figure, so
+:func:`unvalued_postings` reports each one on an ``Income`` or ``Expenses``
+account as an error at its transaction, naming the account, the amount, the
+date and the missing price pair. It looks prices up exactly as the queries
+convert (beancount's price map, which also inverts ``price USD ... EUR``), so a
+posting the check passes is one the queries count, and one it reports is one
+they leave out.
 
-A posting held at cost, priced in another currency than the operating one, or
-with no price to value it by, cannot be counted: it is a problem, named with
-its transaction, and the pool's month stays whole.
+For example, in a ledger whose operating currency is USD::
 
-The units are kept by (currency, price) group, so that the allocation can credit
-the pool with the same units at the same price (`-500.00 EUR @ 1.08 USD`): the
-pool ends the month at zero in units and in value, and the entry balances.
+    2026-01-15 price EUR 1.10 USD
 
-A ledger with no operating currency keeps the plugin's first behaviour: each
-currency is split in its own units.
+    2026-01-10 * "Berlin meetup"
+      Expenses:SGA:Events   50.00 EUR
+      Assets:Bank:EUR
+
+is an error at the transaction's line, because the only EUR price is dated
+after it::
+
+    Cannot value 50.00 EUR on Expenses:SGA:Events at 2026-01-10 in USD:
+    no price EUR/USD on or before that date (...)
+
+The price map is built once per load, and only if some posting needs it.
+``ailab_books.plugins.classify`` runs this check, so books need no plugin line of
+their own for it.
 """
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from beancount.core import data, prices
-from beancount.core.display_context import DisplayContext, Precision
 
-ZERO = Decimal(0)
-
-# (currency, price in the operating currency); price None: the amount counts in its own units.
-GroupKey = tuple[str, Decimal | None]
+#: The currency the saved queries report in, when the ledger declares none.
+DEFAULT_CURRENCY = "USD"
 
 
-def places(number: Decimal) -> int:
-    exponent = number.as_tuple().exponent
-    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+class ValuationError(NamedTuple):
+    """A posting that cannot be valued; ``source`` is its transaction's meta."""
+
+    source: data.Meta
+    message: str
+    entry: data.Directive | None
 
 
-@dataclass(frozen=True)
-class Problem:
-    """A pool posting that cannot be counted, and why."""
-
-    entry: data.Transaction
-    posting: data.Posting
-    reason: str
+def operating_currency(options_map: dict[str, Any]) -> str:
+    """The ledger's first ``operating_currency``, or USD if it declares none."""
+    declared: Sequence[str] = options_map.get("operating_currency") or ()
+    return declared[0] if declared else DEFAULT_CURRENCY
 
 
-@dataclass
-class PoolMonth:
-    """A pool's net change in one month, by (currency, price) group.
-
-    Decimal addition keeps the finest exponent of its operands (1.10 + 2.90 is
-    4.00, 10.005 - 10.005 is 0.000), so each total also carries the precision of
-    the pool's amounts that month.
-    """
-
-    groups: dict[GroupKey, Decimal] = field(default_factory=dict)
-    problems: list[Problem] = field(default_factory=list)
-
-    def add(self, key: GroupKey, number: Decimal) -> None:
-        self.groups[key] = self.groups.get(key, ZERO) + number
-
-    def is_zero(self) -> bool:
-        return not self.problems and all(number == 0 for number in self.groups.values())
-
-    def describe(self, operating_currency: str | None) -> str:
-        """The month's amounts as text, e.g. '100.00 USD, 500.00 EUR @ 1.08 USD'."""
-        parts = []
-        for (currency, price), number in sorted(self.groups.items(), key=_group_order):
-            if number != 0 or len(self.groups) == 1:
-                at = f" @ {price} {operating_currency}" if price is not None else ""
-                parts.append(f"{number} {currency}{at}")
-        return ", ".join(parts) or "0"
+def weight_currency(posting: data.Posting) -> str | None:
+    """The currency of the posting's weight (cost, else price, else units)."""
+    if posting.cost is not None and posting.cost.currency:
+        return str(posting.cost.currency)
+    if posting.price is not None:
+        return posting.price.currency
+    units = posting.units
+    return None if units is None else units.currency
 
 
-def _group_order(item: tuple[GroupKey, Decimal]) -> tuple[str, int, Decimal]:
-    (currency, price), _ = item
-    return (currency, price is not None, price if price is not None else ZERO)
+def _message(posting: data.Posting, date: Any, currency: str, weight: str) -> str:
+    units = posting.units
+    amount = "?" if units is None else units.to_string()
+    via = "" if units is None or units.currency == weight else f" (its weight is in {weight})"
+    return (
+        f"Cannot value {amount}{via} on {posting.account} at {date} in {currency}: "
+        f"no price {weight}/{currency} on or before that date (add a `price` directive "
+        f"or an `@` price); without one it is in no {currency} figure"
+    )
 
 
-class Valuer:
-    """Sorts pool postings into groups; builds the price map only if a posting needs it."""
-
-    def __init__(self, entries: Sequence[data.Directive], operating_currency: str | None) -> None:
-        self.operating_currency = operating_currency
-        self._entries = entries
-        self._price_map: Any = None
-
-    def group(self, posting: data.Posting, date: datetime.date) -> GroupKey | str:
-        """The posting's group, or the reason it cannot be counted."""
-        units = posting.units
-        assert units is not None and units.number is not None  # booked postings are complete
-        if posting.cost is not None:
-            return (
-                "it is held at cost; a pool takes plain amounts (book the purchase to an asset, "
-                "and its expense to the pool)"
-            )
-        operating = self.operating_currency
-        if operating is None or units.currency == operating:
-            return (units.currency, None)
-        price = posting.price
-        if price is not None:
-            if price.currency != operating or price.number is None:
-                return f"it is priced in {price.currency}, not the operating currency {operating}"
-            return (units.currency, price.number)
-        if self._price_map is None:
-            self._price_map = prices.build_price_map(self._entries)  # type: ignore[no-untyped-call]
-        _, rate = prices.get_price(self._price_map, (units.currency, operating), date)  # type: ignore[no-untyped-call]
-        if rate is None:
-            return (
-                f"there is no price of {units.currency} in {operating} on or before {date} "
-                f"(add a price directive, or write the posting with @ its rate)"
-            )
-        return (units.currency, rate)
-
-
-def value(pool_month: PoolMonth) -> Decimal:
-    """The operating-currency value of a pool-month (priced groups at units x price)."""
-    total = ZERO
-    for (_, price), number in pool_month.groups.items():
-        total += number if price is None else number * price
-    return total
-
-
-def quantum(pool_month: PoolMonth, operating_currency: str, dcontext: DisplayContext | None) -> Decimal:
-    """The unit the value is split in, fine enough that the parts add up to it exactly.
-
-    The finest precision among the month's operating-currency amounts and the
-    foreign groups' values (normalised, 540.0000 counts as 540); with foreign
-    groups, no coarser than the ledger's usual precision for the operating
-    currency, so a 540 EUR-valued month is not split in whole dollars.
-    """
-    digits = 0
-    foreign = False
-    for (_, price), number in pool_month.groups.items():
-        if price is None:
-            digits = max(digits, places(number))
-        elif number != 0:
-            foreign = True
-            digits = max(digits, places((number * price).normalize()))
-    if foreign and dcontext is not None:
-        common = dcontext.ccontexts[operating_currency].get_fractional(Precision.MOST_COMMON)
-        digits = max(digits, common or 0)
-    return Decimal(1).scaleb(-digits)
+def unvalued_postings(entries: data.Entries, options_map: dict[str, Any]) -> list[ValuationError]:
+    """One error per ``Income``/``Expenses`` posting whose weight is not in the
+    operating currency and that the ledger's prices cannot value at its date."""
+    currency = operating_currency(options_map)
+    roots = (
+        (options_map.get("name_income") or "Income") + ":",
+        (options_map.get("name_expenses") or "Expenses") + ":",
+    )
+    price_map: prices.PriceMap | None = None  # Built on the first foreign posting.
+    errors: list[ValuationError] = []
+    for entry in entries:
+        if not isinstance(entry, data.Transaction):
+            continue
+        for posting in entry.postings:
+            # Fast path first: nearly every posting is plain units in the
+            # operating currency (this loop sees every posting of the ledger).
+            if posting.cost is None and posting.price is None:
+                units = posting.units
+                if units is None or units.currency == currency:
+                    continue
+                weight: str | None = units.currency
+            else:
+                weight = weight_currency(posting)
+            if weight is None or weight == currency or not posting.account.startswith(roots):
+                continue
+            if price_map is None:
+                price_map = prices.build_price_map(entries)  # type: ignore[no-untyped-call]
+            _, rate = prices.get_price(price_map, (weight, currency), entry.date)  # type: ignore[no-untyped-call]
+            if rate is None:
+                message = _message(posting, entry.date, currency, weight)
+                errors.append(ValuationError(entry.meta, message, entry))
+    return errors

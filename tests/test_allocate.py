@@ -199,10 +199,14 @@ def test_rounds_to_the_pools_own_precision():
     ]
 
 
-def test_each_currency_is_split_on_its_own_in_one_transaction():
+def test_every_currency_is_split_at_its_value_in_one_transaction():
+    # No operating_currency option: the books are valued in USD, the saved queries'
+    # currency (valuation.operating_currency), never split in their own units.
     _, entries, errors, _ = load(
         OPS,
         """
+        2025-01-01 price JPY 0.0070 USD
+        2025-01-01 price EUR 1.10 USD
         2025-01-10 * "Payroll US"
           Expenses:Shared:Ops   100.00 USD
           Assets:Bank
@@ -221,21 +225,49 @@ def test_each_currency_is_split_on_its_own_in_one_transaction():
     )
     assert errors == []
     (entry,) = allocations(entries)
-    got = [(p.account, p.units.number, p.units.currency) for p in entry.postings]
-    # EUR 0.10: 0.0333 -> floor 0.03, 0.0666 -> floor 0.06, leftover 0.01 to the larger
-    # remainder (training, .66 > .33): 0.03 / 0.07. JPY 1000: 333.3 / 666.6 -> 333 / 667.
-    # USD 100.00: 33.333 / 66.666 -> 33.33 / 66.67.
-    assert got == [
-        ("Expenses:COGS:Ops", Decimal("0.03"), "EUR"),
-        ("Expenses:RnD:Ops", Decimal("0.07"), "EUR"),
-        ("Expenses:Shared:Ops", Decimal("-0.10"), "EUR"),
-        ("Expenses:COGS:Ops", Decimal("333"), "JPY"),
-        ("Expenses:RnD:Ops", Decimal("667"), "JPY"),
-        ("Expenses:Shared:Ops", Decimal("-1000"), "JPY"),
-        ("Expenses:COGS:Ops", Decimal("33.33"), "USD"),
-        ("Expenses:RnD:Ops", Decimal("66.67"), "USD"),
-        ("Expenses:Shared:Ops", Decimal("-100.00"), "USD"),
+    got = [
+        (p.account, p.units.number, p.units.currency, p.price and (p.price.number, p.price.currency))
+        for p in entry.postings
     ]
+    # Value: 100.00 + 1000 x 0.0070 + 0.10 x 1.10 = 107.11 USD, split 1:2 in cents:
+    # 35.7033 -> 35.70, 71.4066 -> 71.40, the leftover cent to the larger remainder
+    # (training, .66 > .33): 35.70 / 71.41. The pool gives back each currency at the
+    # price it was valued at, so it ends the month at zero in units and in value.
+    assert got == [
+        ("Expenses:COGS:Ops", Decimal("35.70"), "USD", None),
+        ("Expenses:RnD:Ops", Decimal("71.41"), "USD", None),
+        ("Expenses:Shared:Ops", Decimal("-100.00"), "USD", None),
+        ("Expenses:Shared:Ops", Decimal("-0.10"), "EUR", (Decimal("1.10"), "USD")),
+        ("Expenses:Shared:Ops", Decimal("-1000"), "JPY", (Decimal("0.0070"), "USD")),
+    ]
+    for currency in ("USD", "EUR", "JPY"):
+        assert balance(entries, "Expenses:Shared:Ops", currency) == 0
+
+
+def test_a_foreign_amount_with_no_price_stays_in_the_pool_with_an_error_at_its_posting():
+    text, entries, errors, _ = load(
+        OPS,
+        """
+        2025-01-12 * "Payroll JP"
+          Expenses:Shared:Ops   1000 JPY
+          Assets:Bank
+
+        2025-01-31 * "Timesheets"
+          Equity:Stats:Hours:Ops:Serving    1 HOUR
+          Equity:Stats:Hours:Ops:Training   2 HOUR
+          Equity:Stats:Offset              -3 HOUR
+        """,
+    )
+    assert allocations(entries) == []
+    assert [(e.source["lineno"], e.message) for e in errors] == [
+        (
+            line_of(text, '"Payroll JP"'),
+            "Cannot allocate Expenses:Shared:Ops for 2025-01: its posting of 1000 JPY on 2025-01-12 "
+            "cannot be valued: there is no price of JPY in USD on or before 2025-01-12 (add a price "
+            "directive, or write the posting with @ its rate); the month's amount stays in the pool",
+        )
+    ]
+    assert balance(entries, "Expenses:Shared:Ops", "JPY") == Decimal(1000)
 
 
 def test_a_refund_month_allocates_a_credit_and_a_net_zero_month_nothing():

@@ -221,7 +221,7 @@ def test_bad_metadata_class_is_an_error_at_the_open() -> None:
 
 
 def test_metadata_on_non_expense_account_is_an_error() -> None:
-    _, errors, _ = load(
+    entries, errors, _ = load(
         """\
         plugin "ailab_books.plugins.classify"
 
@@ -232,6 +232,9 @@ def test_metadata_on_non_expense_account_is_an_error() -> None:
     assert [(e.message, e.source["filename"], e.source["lineno"]) for e in errors] == [
         ("cost-class on non-expense account 'Assets:Bank' has no effect", "<string>", 3)
     ]
+    # ... and it is dropped from the open: no query can read it as a class.
+    assert "cost-class" not in opens(entries)["Assets:Bank"].meta
+    assert opens(entries)["Assets:Bank"].meta["lineno"] == 3
 
 
 UNCLASSIFIED = """\
@@ -530,3 +533,41 @@ def test_tags_are_input_tags_plus_classes_touched(
         assert (new is old) == classes.issubset(tags)
         assert new.postings is old.postings
         assert set(new.tags) - set(tags) <= set(CLASSES)
+
+
+# -- The module docstring's example -------------------------------------------
+
+
+def _indented_block(doc: str, after: str) -> str:
+    """The first indented block of ``doc`` after the line that contains ``after``, dedented."""
+    lines = doc.splitlines()
+    start = next(i for i, line in enumerate(lines) if after in line) + 1
+    while not lines[start].startswith("    "):  # the rest of the sentence, the blank line
+        start += 1
+    block: list[str] = []
+    for line in lines[start:]:
+        if line.strip() and not line.startswith("    "):
+            break
+        block.append(line)
+    return textwrap.dedent("\n".join(block)).strip("\n") + "\n"
+
+
+def test_docstring_example_runs_as_documented() -> None:
+    doc = classify_mod.__doc__ or ""
+    source = _indented_block(doc, "given this input")
+    expected = _indented_block(doc, "the entries come out as")
+    documented_errors = _indented_block(doc, "and bean-check reports")
+
+    entries, errors, _ = loader.load_string(source)
+    printed = "\n".join(printer.format_entry(entry) for entry in entries)
+    assert [line.rstrip() for line in printed.strip().splitlines()] == expected.strip().splitlines()
+
+    got = [(error.source["lineno"], error.message) for error in errors]
+    want = []
+    for line in documented_errors.strip().splitlines():
+        lineno, _, message = line.partition(": ")
+        want.append((int(lineno.removeprefix("line ")), message.removesuffix(" ...")))
+    assert len(got) == len(want), got
+    for (got_line, got_message), (want_line, want_start) in zip(got, want, strict=True):
+        assert got_line == want_line, (got_line, got_message)
+        assert got_message.startswith(want_start), (got_message, want_start)

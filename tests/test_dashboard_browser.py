@@ -12,6 +12,7 @@ Skipped only when ``/usr/bin/chromium`` is missing; CI installs it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -67,18 +68,16 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def fava_url() -> Iterator[str]:
-    """Start Fava on a free port; yield the dashboard's URL; stop Fava."""
-    if not LEDGER.exists():
-        pytest.fail(f"example ledger {LEDGER} is missing")
+@contextlib.contextmanager
+def _fava(ledger: Path) -> Iterator[str]:
+    """Start Fava on a free port for ``ledger``; yield the dashboard's URL; stop Fava."""
     port = _free_port()
     fava = shutil.which("fava", path=str(Path(sys.executable).parent)) or "fava"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = ARTIFACTS / "fava.log"
+    log = ARTIFACTS / f"fava-{ledger.parent.name}.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [fava, "--host", "127.0.0.1", "--port", str(port), str(LEDGER)],
+            [fava, "--host", "127.0.0.1", "--port", str(port), str(ledger)],
             stdout=out,
             stderr=subprocess.STDOUT,
         )
@@ -108,6 +107,15 @@ def fava_url() -> Iterator[str]:
                 proc.wait()
 
 
+@pytest.fixture(scope="module")
+def fava_url() -> Iterator[str]:
+    """Fava on the example ledger (or AILAB_TEST_LEDGER)."""
+    if not LEDGER.exists():
+        pytest.fail(f"example ledger {LEDGER} is missing")
+    with _fava(LEDGER) as url:
+        yield url
+
+
 def _charts_state(page: Any) -> dict[str, Any]:
     """Per recorded chart: the x-axis and the number of points per series."""
     return page.evaluate(
@@ -127,7 +135,7 @@ def _charts_state(page: Any) -> dict[str, Any]:
     )
 
 
-def _open_dashboard(page: Any, url: str) -> dict[str, Any]:
+def _open_dashboard(page: Any, url: str, canvases: int = len(CHARTS)) -> dict[str, Any]:
     page.goto(url)
     page.wait_for_function(
         "(n) => Object.keys(window.unitEconomics ?? {}).length >= n || "
@@ -138,7 +146,7 @@ def _open_dashboard(page: Any, url: str) -> dict[str, Any]:
     alerts = page.locator("[role=alert]").all_inner_texts()
     assert not alerts, f"the dashboard shows errors: {alerts}"
     page.wait_for_function(
-        "(n) => document.querySelectorAll('canvas').length >= n", arg=len(CHARTS), timeout=30_000
+        "(n) => document.querySelectorAll('canvas').length >= n", arg=canvases, timeout=30_000
     )
     page.wait_for_timeout(500)  # let the last canvas paint (animation is off)
     return _charts_state(page)
@@ -196,3 +204,48 @@ def test_dashboard_draws_and_follows_time_filter(fava_url: str) -> None:
     assert all(m.startswith(FILTER_YEAR) for m in months_year), months_year
     assert len(months_year) < len(months_all), (months_all, months_year)
     assert filtered != everything, "the time filter changed nothing"
+
+
+def _cost_stack_sums(state: dict[str, Any]) -> dict[str, float]:
+    """Per series of the cost-stack chart: the sum over the months drawn."""
+    return {s["name"]: s["sum"] for s in state[CHARTS[1]]["series"]}
+
+
+def test_cost_stack_classes_come_from_the_query(fava_url: str, tmp_path: Path) -> None:
+    """The page stacks as COGS exactly what the gross view counts, on the example
+    and on books that override classes on an `open` (test_cost_classes.OVERRIDES)."""
+    from playwright.sync_api import sync_playwright
+    from test_cost_classes import OVERRIDES
+
+    config = ROOT / "dashboard" / "unit-economics.tsx"
+    overrides = tmp_path / "overrides" / "main.beancount"
+    overrides.parent.mkdir()
+    overrides.write_text(
+        OVERRIDES
+        + f'include "{ROOT / "queries" / "*.beancount"}"\n'
+        + f'2025-01-01 custom "fava-extension" "fava_dashboards" "{{\'config\': \'{config}\'}}"\n'
+    )
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            example = _cost_stack_sums(_open_dashboard(page, fava_url))
+            with _fava(overrides) as url:
+                # Books without GPU-hours or allocations: some panels draw nothing.
+                overridden = _cost_stack_sums(_open_dashboard(page, url, canvases=1))
+        finally:
+            browser.close()
+
+    for sums in (example, overridden):
+        cogs = sum(v for name, v in sums.items() if name.startswith("COGS"))
+        totals = {"Total COGS / MTOK (gross view)", "Full cost / MTOK (net view)"}
+        other = sum(v for name, v in sums.items() if not name.startswith("COGS") and name not in totals)
+        # Each column is rounded to 6 places on its own: allow half a unit of the
+        # last place per column and month (22 months, 20 columns).
+        assert cogs == pytest.approx(sums["Total COGS / MTOK (gross view)"], abs=2.5e-4)
+        assert cogs + other == pytest.approx(sums["Full cost / MTOK (net view)"], abs=2.5e-4)
+    # One month, 10 Mtok: COGS 4.00 compute + 3.00 of the R&D account marked
+    # inference; the COGS-tree account marked training is stacked as R&D.
+    assert overridden["COGS: Compute"] == pytest.approx(4.0)
+    assert overridden["COGS: Other"] == pytest.approx(3.0)
+    assert overridden["R&D: Other"] == pytest.approx(2.5)

@@ -458,3 +458,102 @@ def test_allocation_audit_numbers_are_typed(client: FlaskClient, slug: str) -> N
         values = [row[index] for row in got]
         assert "None" not in values, column
         assert all(v is None or isinstance(v, int | Decimal) for v in values), column
+
+
+# --------------------------------------------------------------------------- cost classes
+
+
+@pytest.fixture(scope="module")
+def overrides_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FlaskClient, str]]:
+    """Fava on test_cost_classes.OVERRIDES: an R&D account marked inference and a
+    COGS-tree account marked training (inference COGS 70.00, not 40.00 or 65.00)."""
+    from test_cost_classes import OVERRIDES
+
+    main = tmp_path_factory.mktemp("fava-overrides") / "main.beancount"
+    main.write_text(OVERRIDES + f'include "{ROOT / "queries" / "*.beancount"}"\n')
+    fava_app = create_app([main], load=True)
+    fava_app.testing = True
+    with fava_app.test_client() as test_client:
+        resp = test_client.get("/")
+        yield test_client, resp.headers["Location"].strip("/").split("/")[0]
+
+
+def dashboard_cost_classes(columns: list[str]) -> dict[str, str]:
+    """The dashboard's rule (costLines in unit-economics.tsx): a cost-stack column
+    <class>__<line>_per_mtok has the class its name starts with."""
+    return {c: c.split("__")[0] for c in columns if "__" in c and c.endswith("_per_mtok")}
+
+
+def test_dashboard_takes_classes_from_the_query_only() -> None:
+    text = DASHBOARD.read_text(encoding="utf-8")
+    assert 'split("__", 2)' in text  # the class comes from the column's name
+    # no rule of its own that could disagree with classify: no column position,
+    # no account-name pattern for a class
+    assert "indexOf(cogsTotal)" not in text
+    assert "Expenses:COGS" not in text and "Expenses:RnD" not in text
+    assert 'split(":").slice(0, 2)' not in text
+
+
+@pytest.mark.parametrize("params", [{}, {"time": "2025"}])
+def test_dashboard_data_with_overridden_classes(
+    overrides_client: tuple[FlaskClient, str], params: dict[str, str]
+) -> None:
+    client, slug = overrides_client
+    cols, _, got = fava_rows(client, slug, "gross-margin-per-mtok", **params)
+    (row,) = got
+    figures = dict(zip(cols, row, strict=True))
+    assert (Decimal(figures["inference_cogs"]), Decimal(figures["gross_margin"])) == (
+        Decimal("70.00"),
+        Decimal("130.00"),
+    )
+    cols, _, got = fava_rows(client, slug, "cost-stack", **params)
+    (row,) = got
+    values = {c: Decimal(v) for c, v in zip(cols, row, strict=True) if c.endswith("_per_mtok")}
+    classes = dashboard_cost_classes(cols)
+    by_class: dict[str, Decimal] = {}
+    for column, cls in classes.items():
+        by_class[cls] = by_class.get(cls, Decimal(0)) + values[column]
+    # What the page stacks as COGS is exactly the gross view's total (7.00 per Mtok:
+    # 4 of COGS compute + 3 of the R&D account marked inference), and the
+    # COGS-tree account marked training (2.50 per Mtok) is stacked as training.
+    assert by_class["inference"] == values["cogs_per_mtok"] == Decimal("7")
+    assert values["training__other_per_mtok"] == Decimal("2.5")
+    assert sum(by_class.values()) == values["full_cost_per_mtok"] == Decimal("11.5")
+
+
+def test_tag_filter_leaves_classes_visible_as_unclassified(overrides_client: tuple[FlaskClient, str]) -> None:
+    # Fava's tag filter keeps transactions only, so the opens that carry the
+    # classes are not in the filtered entries: open_meta() finds no class. The
+    # money then shows as unclassified (never dropped) and all costs are
+    # unchanged (docs/dashboard.md, "Filters and cost classes").
+    client, slug = overrides_client
+    cols, _, got = fava_rows(client, slug, "cost-lines", filter="#sga")
+    classes = {row[cols.index("cost_class")] for row in got}
+    assert classes == {"unclassified"}
+    assert sum(Decimal(row[cols.index("amount")]) for row in got) == Decimal("115.00")
+    cols, _, got = fava_rows(client, slug, "net-margin-per-mtok", filter="#sga")
+    assert [Decimal(row[cols.index("all_costs")]) for row in got] == [Decimal("115.00")]
+
+
+def test_foreign_amounts_valued_under_a_time_filter(tmp_path: Path) -> None:
+    # A time filter that starts after the only EUR price still values the
+    # period's EUR postings: Fava's filter (clamp_opt) keeps the last price
+    # before the period. test_valuation.FOREIGN's January, filtered to start on
+    # 2025-01-20, after the EUR price of 2025-01-15 and the GBP one of 2025-01-20.
+    from test_valuation import FOREIGN, HAND
+
+    main = tmp_path / "main.beancount"
+    main.write_text(FOREIGN + f'include "{ROOT / "queries" / "*.beancount"}"\n')
+    fava_app = create_app([main], load=True)
+    fava_app.testing = True
+    with fava_app.test_client() as client:
+        slug = client.get("/").headers["Location"].strip("/").split("/")[0]
+        for params in ({}, {"time": "2025-01-20 - 2025-01-31"}):
+            cols, _, got = _fava_rows(client, slug, "net-margin-per-mtok", **params)
+            (row,) = got
+            figures = {c: Decimal(v) for c, v in zip(cols, row, strict=True) if v is not None}
+            assert figures["revenue"] == HAND["revenue"], params
+            assert figures["all_costs"] == HAND["all_costs"], params
+            assert figures["net_margin"] == HAND["net_margin"], params
+        # The filter is applied (a later month has nothing).
+        assert _fava_rows(client, slug, "net-margin-per-mtok", time="2025-02")[2] == []
