@@ -38,7 +38,7 @@ their own for it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from beancount.core import data, prices
@@ -55,7 +55,7 @@ class ValuationError(NamedTuple):
     entry: data.Directive | None
 
 
-def operating_currency(options_map: dict[str, Any]) -> str:
+def operating_currency(options_map: Mapping[str, Any]) -> str:
     """The ledger's first ``operating_currency``, or USD if it declares none."""
     declared: Sequence[str] = options_map.get("operating_currency") or ()
     return declared[0] if declared else DEFAULT_CURRENCY

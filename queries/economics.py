@@ -130,9 +130,9 @@ def _month_of(ledger: Ledger, name: str, row: Mapping[Hashable, object]) -> Mont
 def _number(ledger: Ledger, name: str, column: str, value: object) -> Decimal:
     # Only exact numbers: an amount, an inventory or a text in a money column is
     # a redefined query this report cannot read, not something to guess at.
-    if value is None or (isinstance(value, Decimal | Integral) and not isinstance(value, bool)):
-        return _dec(value)
-    raise QueryFailed(f"{_where(ledger, name)}: column {column} holds {value!r}, not a number")
+    if isinstance(value, bool) or not (value is None or isinstance(value, Decimal | Integral)):
+        raise QueryFailed(f"{_where(ledger, name)}: column {column} holds {value!r}, not a number")
+    return _dec(value)
 
 
 def _by_month(ledger: Ledger, name: str, columns: Sequence[str]) -> dict[Month, dict[str, Decimal]]:
