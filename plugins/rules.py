@@ -62,15 +62,12 @@ def _location(meta: data.Meta) -> str:
 
 
 @dataclass(frozen=True)
-class AllocationRule:
-    """One valid `custom "allocate"` directive."""
+class _RuleDirective:
+    """What every `custom "allocate"` directive whose pool can be read has: the
+    date it governs from, the pool, and the directive (for errors' locations)."""
 
     date: datetime.date
     pool: str
-    driver: str
-    # Activity name (lower case) -> target account, in the order written.
-    targets: tuple[tuple[str, str], ...]
-    basis: str
     entry: data.Custom = field(compare=False, repr=False)
 
     @property
@@ -80,6 +77,16 @@ class AllocationRule:
     @property
     def location(self) -> str:
         return _location(self.meta)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AllocationRule(_RuleDirective):
+    """One valid `custom "allocate"` directive."""
+
+    driver: str
+    # Activity name (lower case) -> target account, in the order written.
+    targets: tuple[tuple[str, str], ...]
+    basis: str
 
     def target_for(self, activity: str) -> str | None:
         wanted = activity.lower()
@@ -94,20 +101,8 @@ class AllocationRule:
 
 
 @dataclass(frozen=True)
-class BrokenRule:
+class BrokenRule(_RuleDirective):
     """A rule that failed a check: it governs its pool from its date, and nothing moves."""
-
-    date: datetime.date
-    pool: str
-    entry: data.Custom = field(compare=False, repr=False)
-
-    @property
-    def meta(self) -> data.Meta:
-        return self.entry.meta
-
-    @property
-    def location(self) -> str:
-        return _location(self.meta)
 
 
 Rule = AllocationRule | BrokenRule
