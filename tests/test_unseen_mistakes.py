@@ -873,3 +873,40 @@ def test_a_foreign_operating_currency_listed_first_keeps_the_usd_figures(tmp_pat
         assert cents(got[label]["all_costs"]) == D(costs)
         assert cents(got[label]["net_margin"]) == BASE_REVENUE[label] - D(costs)
         assert cents(got[label]["million_tokens"]) == BASE_TOKENS[label]
+
+
+def test_a_target_under_the_pool_root_that_no_rule_splits_is_reported_each_month(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "\n2025-01-01 open Expenses:Shared:Holding\n",
+        rules=GPU_RULE.replace("training: Expenses:RnD:Training:Compute", "training: Expenses:Shared:Holding")
+        + SERVING_RULE,
+    )
+    entries, errors = load(path)
+    opened = line_of(path, "open Expenses:Shared:Holding")
+    assert located(errors) == [
+        (
+            f"Expenses:Shared:Holding holds {amount} USD at the end of {label} after allocation: every "
+            "account under Expenses:Shared is empty at month end, and no allocate rule names it as a pool; "
+            "add a rule, or book it outside Expenses:Shared",
+            str(path),
+            opened,
+        )
+        for amount, label in (("600.00", "2025-01"), ("1200.00", "2025-02"))
+    ]
+    assert balance(entries, "Expenses:Shared:Holding") == D("600.00") + D("600.00")
+
+
+def test_a_pool_closed_mid_month_keeps_that_month(tmp_path: Path) -> None:
+    path = write(tmp_path, "\n2025-02-10 close Expenses:Shared:GPUCluster\n")
+    entries, errors = load(path)
+    rule = line_of(path, 'custom "allocate" Expenses:Shared:GPUCluster')
+    assert located(errors) == [
+        (
+            "Cannot allocate 1200.00 USD of Expenses:Shared:GPUCluster for 2025-02: the pool is closed on "
+            "2025-02-10, before the month's end; the amount stays in the pool",
+            str(path),
+            rule,
+        )
+    ]
+    assert balance(entries, "Expenses:Shared:GPUCluster") == D("1200.00")
