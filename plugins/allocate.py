@@ -103,9 +103,8 @@ from .drivers import (
     month_label,
     weights,
 )
-from .pool_month import PoolMonth, Problem, Valuer, quantum, value
+from .pool_month import PoolMonth, Problem, Valuer, quantum, split_value
 from .residuals import DEFAULT_POOL_ROOT_LEAF, PoolRootBalances
-from .rounding import split_largest_remainder
 from .rules import AllocationRule, BrokenRule, Rule, parse_rules, rule_in_effect, rule_order
 from .source import SourceLines
 
@@ -331,7 +330,7 @@ class _Emitter:
         """Each target's part of the month's value in the operating currency."""
         quantities = [qty for _, _, qty in weights]
         unit = quantum(pool_month, self.operating_currency, self.dcontext)
-        return split_largest_remainder(value(pool_month), quantities, unit)
+        return split_value(pool_month, quantities, unit)
 
     def entry(
         self, rule: AllocationRule, month: Month, pool_month: PoolMonth, weights: list[Weight], unit: str

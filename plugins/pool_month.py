@@ -33,6 +33,8 @@ from typing import Any
 from beancount.core import data, prices
 from beancount.core.display_context import DisplayContext, Precision
 
+from .rounding import split_largest_remainder
+
 ZERO = Decimal(0)
 
 # (currency, price in the operating currency); price None: the amount counts in its own units.
@@ -130,23 +132,57 @@ def value(pool_month: PoolMonth) -> Decimal:
     return total
 
 
+#: A value with more decimal places than this may come from a division rather
+#: than from amounts written in the books: beancount stores a total price
+#: (`3.00 EUR @@ 10.00 USD`) as a 28-digit unit price, whose value is 9.99...9.
+#: If rounding it to the ledger's usual precision for the operating currency
+#: moves it by less than ARTIFACT, it is that rounded amount (10.00) and is split
+#: in cents, not in units of 1E-27. A real fraction (an inverted price, 1000.00
+#: USD at 1/1.10 EUR) is kept exact.
+MAX_VALUE_PLACES = 9
+ARTIFACT = Decimal("1E-20")
+
+
 def quantum(pool_month: PoolMonth, operating_currency: str, dcontext: DisplayContext | None) -> Decimal:
     """The unit the value is split in, fine enough that the parts add up to it exactly.
 
     The finest precision among the month's operating-currency amounts and the
     foreign groups' values (normalised, 540.0000 counts as 540); with foreign
     groups, no coarser than the ledger's usual precision for the operating
-    currency, so a 540 EUR-valued month is not split in whole dollars.
+    currency, so a 540 EUR-valued month is not split in whole dollars; a value
+    that differs from a cent amount only by a division's last digits (see
+    MAX_VALUE_PLACES) counts as that cent amount (``split_value`` rounds it).
     """
     digits = 0
     foreign = False
+    common = 2
+    if dcontext is not None:
+        common = dcontext.ccontexts[operating_currency].get_fractional(Precision.MOST_COMMON) or common
     for (_, price), number in pool_month.groups.items():
         if price is None:
             digits = max(digits, places(number))
         elif number != 0:
             foreign = True
-            digits = max(digits, places((number * price).normalize()))
-    if foreign and dcontext is not None:
-        common = dcontext.ccontexts[operating_currency].get_fractional(Precision.MOST_COMMON)
-        digits = max(digits, common or 0)
+            group_value = (number * price).normalize()
+            value_places = places(group_value)
+            if value_places > MAX_VALUE_PLACES:
+                rounded = group_value.quantize(Decimal(1).scaleb(-common))
+                if abs(group_value - rounded) < ARTIFACT:
+                    value_places = common
+            digits = max(digits, value_places)
+    if foreign:
+        digits = max(digits, common)
     return Decimal(1).scaleb(-digits)
+
+
+def split_value(pool_month: PoolMonth, weights: Sequence[Decimal], unit: Decimal) -> list[Decimal]:
+    """The month's value split in proportion to ``weights``, in multiples of ``unit``.
+
+    A value finer than ``unit`` is one that ``quantum`` found to be a cent
+    amount but for a division's last digits (see MAX_VALUE_PLACES): it is
+    rounded to ``unit``, which moves it by less than ARTIFACT.
+    """
+    total = value(pool_month)
+    if places(total) > places(unit):
+        total = total.quantize(unit)
+    return split_largest_remainder(total, weights, unit)
