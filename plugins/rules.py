@@ -33,6 +33,7 @@ What a rule may name (money only moves between profit-and-loss accounts):
 from __future__ import annotations
 
 import datetime
+import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -300,6 +301,7 @@ def parse_rules(
         errors.extend(rule_errors)
         if rule is None:
             continue
+        rule = _hold_likely_pool(rule, chart, named_pools)
         first = seen.get((rule.pool, rule.date))
         if first is not None:
             errors.append(
@@ -315,6 +317,22 @@ def parse_rules(
         seen.setdefault((rule.pool, rule.date), rule)
         rules.append(rule)
     return rules, errors
+
+
+#: How alike a misspelt pool and a pool that has rules must be for the broken rule
+#: to hold that pool's months (difflib's ratio; "GPUClustr" / "GPUCluster" is 0.97).
+LIKELY_POOL_CUTOFF = 0.85
+
+
+def _hold_likely_pool(rule: Rule, chart: Chart, named_pools: set[str]) -> Rule:
+    """A broken rule whose pool is not opened most likely misspells a pool that has
+    rules (a replacement rule with a typo in its pool): it then governs that pool
+    from its date, so the earlier rule never silently takes the months it was meant
+    to replace; they stay in the pool, with an error per month, until it is fixed."""
+    if not isinstance(rule, BrokenRule) or chart.is_opened(rule.pool):
+        return rule
+    likely = difflib.get_close_matches(rule.pool, sorted(named_pools), n=1, cutoff=LIKELY_POOL_CUTOFF)
+    return BrokenRule(rule.date, likely[0], rule.entry) if likely else rule
 
 
 def rule_in_effect(rules: list[Rule], date: datetime.date) -> Rule | None:

@@ -207,7 +207,7 @@ def test_a_typo_in_the_driver_of_a_replacement_rule_keeps_its_month_in_the_pool(
     assert balance(entries, "Expenses:Shared:GPUCluster") == D("1200.00")
 
 
-def test_a_typo_in_the_pool_of_a_replacement_rule_is_located_and_refused_by_the_report(
+def test_a_typo_in_the_pool_of_a_replacement_rule_holds_the_pool_it_means_and_is_refused_by_the_report(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = write(
@@ -226,8 +226,14 @@ def test_a_typo_in_the_pool_of_a_replacement_rule_is_located_and_refused_by_the_
             "(did you mean Expenses:Shared:GPUCluster?)",
             str(path),
             rule,
-        )
+        ),
+        # The misspelt replacement rule governs the pool it most likely means from its
+        # date: February stays in the pool, never split under the January rule.
+        (stays(path, rule, "1200.00 USD", "2025-02"), str(path), rule),
     ]
+    entries, _ = load(path)
+    assert balance(entries, "Expenses:RnD:Training:Compute") == D("600.00")
+    assert balance(entries, "Expenses:Shared:GPUCluster") == D("1200.00")
     assert lab_report([str(path)]) == 1
     out, err = capsys.readouterr()
     assert out == ""
