@@ -108,6 +108,7 @@ from typing import Any, NamedTuple
 from beancount.core import account as account_lib
 from beancount.core import data
 
+from .conventions import ConventionError, convention_errors
 from .pipeline import PipelineError, located_errors
 from .valuation import ValuationError, unvalued_postings
 
@@ -337,7 +338,7 @@ def _report_unclassified(
 
 def classify(
     entries: data.Entries, options_map: dict[str, Any], config: str | None = None
-) -> tuple[list[data.Directive], list[ClassifyError | ValuationError | PipelineError]]:
+) -> tuple[list[data.Directive], list[ClassifyError | ValuationError | PipelineError | ConventionError]]:
     """Tag transactions with the cost classes of their expense accounts.
 
     Args:
@@ -349,7 +350,9 @@ def classify(
       A new list of entries (changed ones replaced, never mutated) and a list
       of errors: PipelineError when the plugins run in the wrong order (or
       allocate is missing), ClassifyError for classes, ValuationError for
-      postings that cannot be valued in the operating currency.
+      postings that cannot be valued in the operating currency,
+      ConventionError for amounts the per-token and per-model figures would
+      misread (tokens in another unit, an account without its model).
     """
     expenses_root: str = options_map.get("name_expenses") or "Expenses"
     roots = {f"{expenses_root}:{child}": cls for child, cls in TREE_ROOTS.items()}
@@ -360,11 +363,12 @@ def classify(
     resolve = _Resolver(expenses_root, roots, declared.explicit)
     new_entries, unclassified = _tag(entries, resolve, declared)
 
-    errors: list[ClassifyError | ValuationError | PipelineError] = [
+    errors: list[ClassifyError | ValuationError | PipelineError | ConventionError] = [
         *located_errors(entries, options_map),
         *config_errors,
         *open_errors,
     ]
     errors.extend(_report_unclassified(unclassified, declared, roots))
     errors.extend(unvalued_postings(new_entries, options_map))
+    errors.extend(convention_errors(new_entries, options_map, resolve.__getitem__))
     return new_entries, errors

@@ -809,12 +809,6 @@ def test_a_saved_query_redefined_with_renamed_columns_is_a_located_error(
 # 5. Tokens.
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="10 tokens booked as MTOKS (a typo of MTOK) on Equity:Stats:Tokens:API:Wren: no error, and "
-    "gross-margin-per-mtok reads million_tokens 150.00 and gross_margin_per_mtok 14.000000 for 2025-01 "
-    "(the tokens are dropped without a word)",
-)
 def test_tokens_in_a_mistyped_unit_are_an_error_not_dropped(tmp_path: Path) -> None:
     path = write(
         tmp_path,
@@ -833,12 +827,6 @@ def test_tokens_in_a_mistyped_unit_are_an_error_not_dropped(tmp_path: Path) -> N
 # 6. Attribution to models and the operating currency.
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a serving target written without its model (Expenses:COGS:Inference:Compute:API, opened) loads "
-    "with no error: margin-by-model shows a model 'API' with 0.00 tokens and 100.00 / 300.00 of COGS, "
-    "and Wren's gross_margin_per_mtok reads 10.000000 / 10.000000 instead of 8.000000 / 5.000000",
-)
 def test_a_cogs_target_without_its_model_is_an_error_not_a_model(tmp_path: Path) -> None:
     path = write(
         tmp_path,
