@@ -101,13 +101,23 @@ def convention_errors(
 
     errors: list[ConventionError] = []
     misread: dict[str, data.Transaction] = {}
+    # Per account, decided once (a posting then costs one dictionary look-up): is it
+    # a token account, and would the per-model figures misread it?
+    roles: dict[str, tuple[bool, bool]] = {}
     for entry in entries:
         if not isinstance(entry, data.Transaction):
             continue
         for posting in entry.postings:
             name = posting.account
+            role = roles.get(name)
+            if role is None:
+                role = roles[name] = (
+                    name.startswith(tokens_prefix),
+                    bool(pairs) and _segment(name) not in pairs and read_per_model(name),
+                )
+            is_tokens, is_misread = role
             units = posting.units
-            if name.startswith(tokens_prefix) and units is not None and units.currency != TOKEN_UNIT:
+            if is_tokens and units is not None and units.currency != TOKEN_UNIT:
                 errors.append(
                     ConventionError(
                         entry.meta,
@@ -116,7 +126,7 @@ def convention_errors(
                         entry,
                     )
                 )
-            if pairs and name not in misread and _segment(name) not in pairs and read_per_model(name):
+            if is_misread and name not in misread:
                 misread[name] = entry
     for name, first in misread.items():
         tier, model = _segment(name)
