@@ -102,15 +102,16 @@ user plugins and are therefore not tagged.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from beancount.core import account as account_lib
 from beancount.core import data
 
-from .conventions import ConventionError, convention_errors
+from .conventions import ConventionCheck, ConventionError
 from .pipeline import PipelineError, located_errors
-from .valuation import ValuationError, unvalued_postings
+from .valuation import ValuationCheck, ValuationError
 
 __plugins__ = ("classify",)
 
@@ -262,15 +263,25 @@ class _Resolver(dict[str, str | None]):
         return result
 
 
+class _PostingCheck(Protocol):
+    """A check that looks at the postings of the accounts it watches, in the one
+    pass classify makes over the postings (valuation, conventions)."""
+
+    def watches(self, account: str) -> bool: ...
+
+    def see(self, entry: data.Transaction, posting: data.Posting) -> None: ...
+
+
 def _tag(
-    entries: data.Entries, resolve: _Resolver, declared: _Declared
+    entries: data.Entries, resolve: _Resolver, declared: _Declared, checks: Sequence[_PostingCheck] = ()
 ) -> tuple[list[data.Directive], dict[str, data.Directive]]:
     """The new entry list: transactions tagged with the classes they touch,
     expense opens annotated with their class, and `cost-class` dropped from
     other opens (the saved queries read every open's `cost-class`, so one left
     on an `Income` account would count its revenue as a cost). Also returns,
     per expense account with postings and no class, the first transaction
-    posting to it."""
+    posting to it. Each posting is also shown to the checks that watch its
+    account (decided once per account), so the ledger is walked once."""
     bad = declared.bad
     ignored = declared.ignored
     new_entries: list[data.Directive] = []
@@ -279,6 +290,7 @@ def _tag(
     Transaction = data.Transaction
     Open = data.Open
     empty: frozenset[str] = frozenset()
+    watchers: dict[str, tuple[_PostingCheck, ...]] = {}
     for entry in entries:
         # isinstance (not `type(entry) is`) so that mypy narrows the entry's
         # type; measured at the same speed on this loop (benchmarks/README.md).
@@ -294,6 +306,11 @@ def _tag(
                         classes.add(cls)
                 elif cls is _UNCLASSIFIED and name not in unclassified:
                     unclassified[name] = entry
+                seen_by = watchers.get(name)
+                if seen_by is None:
+                    seen_by = watchers[name] = tuple(check for check in checks if check.watches(name))
+                for check in seen_by:
+                    check.see(entry, posting)
             if classes is not None:
                 tags = entry.tags or empty
                 if not classes.issubset(tags):
@@ -361,7 +378,9 @@ def classify(
 
     declared, open_errors = _read_opens(entries, expenses_root)
     resolve = _Resolver(expenses_root, roots, declared.explicit)
-    new_entries, unclassified = _tag(entries, resolve, declared)
+    valuation = ValuationCheck(options_map)
+    conventions = ConventionCheck(declared.opens, options_map, resolve.__getitem__)
+    new_entries, unclassified = _tag(entries, resolve, declared, (valuation, conventions))
 
     errors: list[ClassifyError | ValuationError | PipelineError | ConventionError] = [
         *located_errors(entries, options_map),
@@ -369,6 +388,6 @@ def classify(
         *open_errors,
     ]
     errors.extend(_report_unclassified(unclassified, declared, roots))
-    errors.extend(unvalued_postings(new_entries, options_map))
-    errors.extend(convention_errors(new_entries, options_map, resolve.__getitem__))
+    errors.extend(valuation.errors(new_entries))
+    errors.extend(conventions.errors())
     return new_entries, errors

@@ -67,13 +67,90 @@ def _segment(name: str) -> tuple[str, str]:
     return (components[-2] if len(components) > 1 else ""), components[-1]
 
 
+class ConventionCheck:
+    """Collects, as classify's one pass over the postings shows them, token amounts in
+    another unit and per-model accounts that name no metered pair (``watches`` an
+    account once, then ``see`` each of its postings); ``errors`` reports them."""
+
+    def __init__(
+        self,
+        opens: Mapping[str, data.Open],
+        options_map: Mapping[str, Any],
+        cost_class: Callable[[str], str | None],
+    ) -> None:
+        self.tokens_root, self._income_root, self._cogs_root = _roots(options_map)
+        self._tokens_prefix = self.tokens_root + ":"
+        self._opens = opens
+        self._cost_class = cost_class
+        self.pairs: set[tuple[str, str]] = set()
+        for name in opens:
+            parts = name[len(self._tokens_prefix) :].split(":")
+            if name.startswith(self._tokens_prefix) and len(parts) == 2:
+                self.pairs.add((parts[0], parts[1]))
+        self._misread: dict[str, data.Transaction] = {}
+        self._wrong_unit: list[tuple[data.Transaction, data.Posting]] = []
+
+    def _read_per_model(self, name: str) -> bool:
+        if name.startswith(self._tokens_prefix):
+            return True
+        if name.startswith(self._income_root + ":"):
+            return name.count(":") >= 2  # Income:<Tier>:<...>; a tier account is a pool
+        return name.startswith(self._cogs_root + ":") and self._cost_class(name) == "inference"
+
+    def watches(self, account: str) -> bool:
+        """Whether postings to ``account`` need looking at: tokens, or an account the
+        per-model figures would misread."""
+        if account.startswith(self._tokens_prefix):
+            return True
+        return bool(self.pairs) and _segment(account) not in self.pairs and self._read_per_model(account)
+
+    def see(self, entry: data.Transaction, posting: data.Posting) -> None:
+        name = posting.account
+        units = posting.units
+        if name.startswith(self._tokens_prefix) and units is not None and units.currency != TOKEN_UNIT:
+            self._wrong_unit.append((entry, posting))
+        if (
+            self.pairs
+            and name not in self._misread
+            and _segment(name) not in self.pairs
+            and self._read_per_model(name)
+        ):
+            self._misread[name] = entry
+
+    def errors(self) -> list[ConventionError]:
+        errors = [
+            ConventionError(
+                entry.meta,
+                f"{posting.units} on {posting.account} is in no per-token figure: tokens count in "
+                f"{TOKEN_UNIT} (million tokens); write it in {TOKEN_UNIT}",
+                entry,
+            )
+            for entry, posting in self._wrong_unit
+        ]
+        for name, first in self._misread.items():
+            tier, model = _segment(name)
+            where: data.Directive = self._opens.get(name, first)
+            errors.append(
+                ConventionError(
+                    where.meta,
+                    f"{name} has postings that the per-model figures would read as tier {tier}, model "
+                    f"{model}, and the books meter no tokens for that pair ({self.tokens_root}:{tier}:"
+                    f"{model} is not opened): a per-model account ends in :<Tier>:<Model> "
+                    "(docs/conventions.md)",
+                    where,
+                )
+            )
+        return errors
+
+
 def convention_errors(
     entries: data.Entries,
     options_map: Mapping[str, Any],
     cost_class: Callable[[str], str | None],
 ) -> list[ConventionError]:
     """Tokens in another unit than MTOK, and per-model accounts whose last two
-    components are no tier and model the books meter.
+    components are no tier and model the books meter (:class:`ConventionCheck`
+    over every posting, on its own).
 
     Args:
       entries: the directives (after classification).
@@ -81,63 +158,18 @@ def convention_errors(
       cost_class: an account's cost class (classify's), to tell which
         ``Expenses:COGS`` accounts the per-model queries count.
     """
-    tokens_root, income_root, cogs_root = _roots(options_map)
-    tokens_prefix = tokens_root + ":"
     opens: dict[str, data.Open] = {}
-    pairs: set[tuple[str, str]] = set()
     for entry in entries:
         if isinstance(entry, data.Open):
             opens.setdefault(entry.account, entry)
-            parts = entry.account[len(tokens_prefix) :].split(":")
-            if entry.account.startswith(tokens_prefix) and len(parts) == 2:
-                pairs.add((parts[0], parts[1]))
-
-    def read_per_model(name: str) -> bool:
-        if name.startswith(tokens_prefix):
-            return True
-        if name.startswith(income_root + ":"):
-            return name.count(":") >= 2  # Income:<Tier>:<...>; a tier account is a pool
-        return name.startswith(cogs_root + ":") and cost_class(name) == "inference"
-
-    errors: list[ConventionError] = []
-    misread: dict[str, data.Transaction] = {}
-    # Per account, decided once (a posting then costs one dictionary look-up): is it
-    # a token account, and would the per-model figures misread it?
-    roles: dict[str, tuple[bool, bool]] = {}
+    check = ConventionCheck(opens, options_map, cost_class)
+    watched: dict[str, bool] = {}
     for entry in entries:
-        if not isinstance(entry, data.Transaction):
-            continue
-        for posting in entry.postings:
-            name = posting.account
-            role = roles.get(name)
-            if role is None:
-                role = roles[name] = (
-                    name.startswith(tokens_prefix),
-                    bool(pairs) and _segment(name) not in pairs and read_per_model(name),
-                )
-            is_tokens, is_misread = role
-            units = posting.units
-            if is_tokens and units is not None and units.currency != TOKEN_UNIT:
-                errors.append(
-                    ConventionError(
-                        entry.meta,
-                        f"{units} on {name} is in no per-token figure: tokens count in "
-                        f"{TOKEN_UNIT} (million tokens); write it in {TOKEN_UNIT}",
-                        entry,
-                    )
-                )
-            if is_misread and name not in misread:
-                misread[name] = entry
-    for name, first in misread.items():
-        tier, model = _segment(name)
-        where: data.Directive = opens.get(name, first)
-        errors.append(
-            ConventionError(
-                where.meta,
-                f"{name} has postings that the per-model figures would read as tier {tier}, model "
-                f"{model}, and the books meter no tokens for that pair ({tokens_root}:{tier}:{model} "
-                "is not opened): a per-model account ends in :<Tier>:<Model> (docs/conventions.md)",
-                where,
-            )
-        )
-    return errors
+        if isinstance(entry, data.Transaction):
+            for posting in entry.postings:
+                name = posting.account
+                if name not in watched:
+                    watched[name] = check.watches(name)
+                if watched[name]:
+                    check.see(entry, posting)
+    return check.errors()

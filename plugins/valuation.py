@@ -82,35 +82,57 @@ def _message(posting: data.Posting, date: Any, currency: str, weight: str) -> st
     )
 
 
-def unvalued_postings(entries: data.Entries, options_map: dict[str, Any]) -> list[ValuationError]:
-    """One error per ``Income``/``Expenses`` posting whose weight is not in the
-    operating currency and that the ledger's prices cannot value at its date."""
-    currency = operating_currency(options_map)
-    roots = (
-        (options_map.get("name_income") or "Income") + ":",
-        (options_map.get("name_expenses") or "Expenses") + ":",
-    )
-    price_map: prices.PriceMap | None = None  # Built on the first foreign posting.
-    errors: list[ValuationError] = []
-    for entry in entries:
-        if not isinstance(entry, data.Transaction):
-            continue
-        for posting in entry.postings:
-            # Fast path first: nearly every posting is plain units in the
-            # operating currency (this loop sees every posting of the ledger).
-            if posting.cost is None and posting.price is None:
-                units = posting.units
-                if units is None or units.currency == currency:
-                    continue
-                weight: str | None = units.currency
-            else:
-                weight = weight_currency(posting)
-            if weight is None or weight == currency or not posting.account.startswith(roots):
-                continue
-            if price_map is None:
-                price_map = prices.build_price_map(entries)  # type: ignore[no-untyped-call]
-            _, rate = prices.get_price(price_map, (weight, currency), entry.date)  # type: ignore[no-untyped-call]
+class ValuationCheck:
+    """Collects the P&L postings whose weight is not in the operating currency, as
+    classify's one pass over the postings shows them (``watches`` an account once,
+    then ``see`` each of its postings), and values them at the end (``errors``)."""
+
+    def __init__(self, options_map: Mapping[str, Any]) -> None:
+        self.currency = operating_currency(options_map)
+        self._roots = (
+            (options_map.get("name_income") or "Income") + ":",
+            (options_map.get("name_expenses") or "Expenses") + ":",
+        )
+        self._foreign: list[tuple[data.Transaction, data.Posting, str]] = []
+
+    def watches(self, account: str) -> bool:
+        """Whether postings to ``account`` count in the figures (Income, Expenses)."""
+        return account.startswith(self._roots)
+
+    def see(self, entry: data.Transaction, posting: data.Posting) -> None:
+        # Fast path first: nearly every posting is plain units in the operating currency.
+        if posting.cost is None and posting.price is None:
+            units = posting.units
+            if units is None or units.currency == self.currency:
+                return
+            weight: str | None = units.currency
+        else:
+            weight = weight_currency(posting)
+        if weight is not None and weight != self.currency:
+            self._foreign.append((entry, posting, weight))
+
+    def errors(self, entries: data.Entries) -> list[ValuationError]:
+        """One error per foreign posting that no price values at its date."""
+        if not self._foreign:
+            return []
+        price_map = prices.build_price_map(entries)  # type: ignore[no-untyped-call]
+        errors: list[ValuationError] = []
+        for entry, posting, weight in self._foreign:
+            _, rate = prices.get_price(price_map, (weight, self.currency), entry.date)  # type: ignore[no-untyped-call]
             if rate is None:
-                message = _message(posting, entry.date, currency, weight)
+                message = _message(posting, entry.date, self.currency, weight)
                 errors.append(ValuationError(entry.meta, message, entry))
-    return errors
+        return errors
+
+
+def unvalued_postings(entries: data.Entries, options_map: Mapping[str, Any]) -> list[ValuationError]:
+    """One error per ``Income``/``Expenses`` posting whose weight is not in the
+    operating currency and that the ledger's prices cannot value at its date
+    (:class:`ValuationCheck` over every posting, on its own)."""
+    check = ValuationCheck(options_map)
+    for entry in entries:
+        if isinstance(entry, data.Transaction):
+            for posting in entry.postings:
+                if check.watches(posting.account):
+                    check.see(entry, posting)
+    return check.errors(entries)
