@@ -22,6 +22,7 @@ ledger that loads it (``query_guard``).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +32,6 @@ from flask import abort, jsonify, make_response, request
 
 from .query_guard import refusal
 
-#: The endpoints the page calls: (name, HTTP method).
-KEPT_ENDPOINTS = frozenset({("v2_config", "GET"), ("v2_ledger", "GET")})
-
 #: Fava's endpoints that hand ``query_string`` to beanquery's shell.
 QUERY_ENDPOINTS = frozenset({"json_api.get_query", "download_query"})
 
@@ -41,9 +39,15 @@ QUERY_ENDPOINTS = frozenset({"json_api.get_query", "download_query"})
 class FavaDashboards(fava_dashboards.FavaDashboards):  # type: ignore[misc]  # upstream is untyped
     """fava-dashboards without the endpoints that evaluate or serve what a request names."""
 
+    endpoints: dict[tuple[str, str], Callable[..., Any]]
+
     def __init__(self, ledger: Any, config: str | None = None) -> None:
         super().__init__(ledger, config)
-        self.endpoints = {key: func for key, func in self.endpoints.items() if key in KEPT_ENDPOINTS}
+        # The endpoints the page calls, and no other: Fava calls ``endpoints[name, method](self)``.
+        self.endpoints = {
+            ("v2_config", "GET"): FavaDashboards.api_v2_config,
+            ("v2_ledger", "GET"): fava_dashboards.FavaDashboards.api_v2_ledger,
+        }
 
     @property
     def extension_dir(self) -> Path:
@@ -58,7 +62,6 @@ class FavaDashboards(fava_dashboards.FavaDashboards):  # type: ignore[misc]  # u
             if reason is not None:
                 abort(make_response(jsonify(error=f"Refused: {reason}."), 403))
 
-    @fava_dashboards.extension_endpoint("v2_config")
     def api_v2_config(self) -> Any:
         """The page's script config, if it is one and lies inside the books' folder; else 403."""
         path = Path(self.read_ext_config().dashboards_path).resolve()
