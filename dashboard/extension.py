@@ -65,7 +65,8 @@ class FavaDashboards(fava_dashboards.FavaDashboards):  # type: ignore[misc]  # u
     def api_v2_config(self) -> Any:
         """The page's script config, if it is one and lies inside the books' folder; else 403."""
         path = Path(self.read_ext_config().dashboards_path).resolve()
-        reason = config_refusal(path, books_folder(self.ledger.options["include"]))
+        included = [self.ledger.beancount_file_path, *self.ledger.options["include"]]
+        reason = config_refusal(path, books_folder(included))
         if reason is not None:
             return {"success": False, "error": reason}, 403
         try:
