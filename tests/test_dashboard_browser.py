@@ -1,6 +1,6 @@
 """The unit-economics dashboard in a real browser.
 
-Starts Fava on a free localhost port with the example ledger, opens the
+Starts Fava (``lab-fava``) on a free localhost port with the example ledger, opens the
 dashboard in headless Chromium (Debian's ``chromium`` package, driven by
 Playwright for Python; no browser is downloaded), waits until every chart has
 drawn, checks that each holds data and that no panel shows an error, applies a
@@ -30,6 +30,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 LEDGER = Path(os.environ.get("AILAB_TEST_LEDGER", ROOT / "ledger" / "main.beancount"))
 CHROMIUM = Path("/usr/bin/chromium")
+# The dashboard extension the books load (dashboard/fava.beancount; docs/security.md).
+EXTENSION = "ailab_books.dashboard.extension"
 ARTIFACTS = ROOT / "tests" / "artifacts"
 README_SHOT = ROOT / "docs" / "dashboard.png"
 CHROMIUM_ARGS = [
@@ -70,9 +72,10 @@ def _free_port() -> int:
 
 @contextlib.contextmanager
 def _fava(ledger: Path) -> Iterator[str]:
-    """Start Fava on a free port for ``ledger``; yield the dashboard's URL; stop Fava."""
+    """Start Fava (``lab-fava``, as the README does) on a free port for ``ledger``; yield the
+    dashboard's URL; stop Fava."""
     port = _free_port()
-    fava = shutil.which("fava", path=str(Path(sys.executable).parent)) or "fava"
+    fava = shutil.which("lab-fava", path=str(Path(sys.executable).parent)) or "lab-fava"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = ARTIFACTS / f"fava-{ledger.parent.name}.log"
     with log.open("wb") as out:
@@ -223,7 +226,7 @@ def test_cost_stack_classes_come_from_the_query(fava_url: str, tmp_path: Path) -
     overrides.write_text(
         OVERRIDES
         + f'include "{ROOT / "queries" / "*.beancount"}"\n'
-        + f'2025-01-01 custom "fava-extension" "fava_dashboards" "{{\'config\': \'{config}\'}}"\n'
+        + f'2025-01-01 custom "fava-extension" "{EXTENSION}" "{{\'config\': \'{config}\'}}"\n'
     )
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)

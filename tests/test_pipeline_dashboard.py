@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, _free_port
+from test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, EXTENSION, VIEWPORT, _free_port
 from test_pipeline import example_with
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,10 +41,10 @@ def unplugged_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     lines = [
         line for line in main_file.read_text(encoding="utf-8").splitlines() if "fava.beancount" not in line
     ]
-    lines.append(f'2025-01-01 custom "fava-extension" "fava_dashboards" "{{\'config\': \'{DASHBOARD}\'}}"')
+    lines.append(f'2025-01-01 custom "fava-extension" "{EXTENSION}" "{{\'config\': \'{DASHBOARD}\'}}"')
     main_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
     port = _free_port()
-    fava = shutil.which("fava", path=str(Path(sys.executable).parent)) or "fava"
+    fava = shutil.which("lab-fava", path=str(Path(sys.executable).parent)) or "lab-fava"
     proc = subprocess.Popen(
         [fava, "--host", "127.0.0.1", "--port", str(port), str(main_file)],
         stdout=subprocess.DEVNULL,

@@ -1,7 +1,7 @@
 """`mypy --strict` over the installed packages (the configuration is pyproject.toml's [tool.mypy]).
 
-The folders plugins/, queries/ and benchmarks/ install as ``ailab_books.plugins``,
-``ailab_books.queries`` and ``ailab_books.benchmarks`` through setuptools'
+The folders plugins/, queries/, benchmarks/ and dashboard/ install as ``ailab_books.plugins``,
+``ailab_books.queries``, ``ailab_books.benchmarks`` and ``ailab_books.dashboard`` through setuptools'
 ``package-dir`` (an import hook in an editable install). mypy follows no import
 hooks, so the test lays out the package as mypy would find it installed: a
 folder ``ailab_books/`` of symbolic links to the real folders, on MYPYPATH.
@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 #: Import package name -> folder in this checkout.
-PACKAGES = {"plugins": "plugins", "queries": "queries", "benchmarks": "benchmarks"}
+PACKAGES = {"plugins": "plugins", "queries": "queries", "benchmarks": "benchmarks", "dashboard": "dashboard"}
 
 
 def test_mypy_strict_is_clean(tmp_path: Path) -> None:
