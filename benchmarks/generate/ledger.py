@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 from .billing import InvoiceNumbers
 from .capex import capex_book
@@ -91,30 +92,25 @@ def _posted(books: Iterable[Book]) -> set[tuple[str, str]]:
     }
 
 
-def write_ledger(
-    out_dir: Path,
-    *,
-    start: str = "2025-01",
-    end: str = "2026-10",
-    scale: int = 1,
-    daily: bool = False,
-    seed: int = 7,
-    includes: Sequence[str] | None = None,
-    structure_dir: Path = EXAMPLE_LEDGER,
-) -> list[Path]:
-    """Write the ledger files into `out_dir` (created if needed); return their paths.
+class GenerateOptions(TypedDict, total=False):
+    """The keyword arguments of :func:`generate` (its defaults: the example books)."""
+
+    start: str
+    end: str
+    scale: int
+    daily: bool
+    seed: int
+    includes: Sequence[str] | None
+    structure_dir: Path
+
+
+def write_ledger(out_dir: Path, **options: Unpack[GenerateOptions]) -> list[Path]:
+    """Write the ledger files of :func:`generate` into `out_dir` (created if
+    needed); return their paths.
 
     Nothing is written (and no directory created) if generating fails.
     """
-    files = generate(
-        start=start,
-        end=end,
-        scale=scale,
-        daily=daily,
-        seed=seed,
-        includes=includes,
-        structure_dir=structure_dir,
-    )
+    files = generate(**options)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []

@@ -229,18 +229,18 @@ def _headcount(f_hc: Decimal, scale: int) -> dict[str, int]:
     }
 
 
+def _three_way(names: tuple[str, str, str], total: int, first_bp: int, second_bp: int) -> dict[str, int]:
+    """`total` split among three names, the first two by basis points, the third the rest."""
+    parts = split_int(total, [first_bp, second_bp, 10000 - first_bp - second_bp])
+    return dict(zip(names, parts, strict=True))
+
+
 def _dcops_hours(rng: Rng, heads: int) -> dict[str, int]:
     """Datacentre staff timesheet hours by activity."""
     hours = rng.count(heads * 161, 300)
     serving_bp = 3800 + rng.randint(-300, 300)
     training_bp = 4200 + rng.randint(-300, 300)
-    return dict(
-        zip(
-            ("Serving", "Training", "Rollouts"),
-            split_int(hours, [serving_bp, training_bp, 10000 - serving_bp - training_bp]),
-            strict=True,
-        )
-    )
+    return _three_way(("Serving", "Training", "Rollouts"), hours, serving_bp, training_bp)
 
 
 def _storage_survey(rng: Rng, t: Decimal, scale: int) -> dict[str, int]:
@@ -250,10 +250,4 @@ def _storage_survey(rng: Rng, t: Decimal, scale: int) -> dict[str, int]:
     )
     s_bp = 1200 + rng.randint(-150, 150)
     tr_bp = 3300 + rng.randint(-200, 200)
-    return dict(
-        zip(
-            ("Serving", "Training", "Datasets"),
-            split_int(total_tb, [s_bp, tr_bp, 10000 - s_bp - tr_bp]),
-            strict=True,
-        )
-    )
+    return _three_way(("Serving", "Training", "Datasets"), total_tb, s_bp, tr_bp)
