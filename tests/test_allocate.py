@@ -13,8 +13,9 @@ from decimal import Decimal
 
 import pytest
 from beancount import loader
-from beancount.core import data, realization
+from beancount.core import data
 from beancount.parser import parser, printer
+from helpers import allocations, balance, line_of
 
 from ailab_books.plugins import allocate as allocate_module
 
@@ -31,35 +32,12 @@ def load(*parts: str):
     return text, entries, errors, options_map
 
 
-def line_of(text: str, marker: str, occurrence: int = 1) -> int:
-    """The 1-based line number of the n-th line containing `marker`."""
-    seen = 0
-    for number, line in enumerate(text.splitlines(), start=1):
-        if marker in line:
-            seen += 1
-            if seen == occurrence:
-                return number
-    raise AssertionError(f"{marker!r} not found")
-
-
-def allocations(entries) -> list[data.Transaction]:
-    return [e for e in entries if isinstance(e, data.Transaction) and "allocation" in e.tags]
-
-
 def postings_of(entry: data.Transaction) -> dict[str, Decimal]:
     """Account -> amount (single currency), summing postings to the same account."""
     result: dict[str, Decimal] = {}
     for posting in entry.postings:
         result[posting.account] = result.get(posting.account, Decimal(0)) + posting.units.number
     return result
-
-
-def balance(entries, account: str, currency: str = "USD") -> Decimal:
-    real = realization.realize(entries)
-    node = realization.get(real, account)
-    if node is None:
-        return Decimal(0)
-    return node.balance.get_currency_units(currency).number
 
 
 OPS = """\

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from beancount import loader
 from beancount.core import convert, data, interpolate, prices, realization
+from helpers import line_of
 
 HEADER = """\
 option "operating_currency" "USD"
@@ -41,13 +42,6 @@ def write(tmp_path: Path, *parts: str, rnd_open: str = RND_OPEN) -> Path:
     path = tmp_path / "books.beancount"
     path.write_text(HEADER + rnd_open + "".join(textwrap.dedent(part) for part in parts))
     return path
-
-
-def line_of(path: Path, marker: str) -> int:
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
-        if marker in line:
-            return number
-    raise AssertionError(marker)
 
 
 def the_allocation(entries) -> data.Transaction:

@@ -20,6 +20,7 @@ from beancount import loader
 from beancount.core import data
 from beancount.parser import printer
 from fava.core.file import GeneratedEntryError, _get_position
+from helpers import allocations
 
 from ailab_books.plugins import allocate as allocate_module
 
@@ -71,10 +72,6 @@ def write_books(root: Path) -> Path:
     main = root / "main.beancount"
     main.write_text(BOOKS)
     return main
-
-
-def allocations(entries) -> list[data.Transaction]:
-    return [e for e in entries if isinstance(e, data.Transaction) and "allocation" in e.tags]
 
 
 def test_generated_entries_have_a_synthetic_location_fava_will_not_edit(tmp_path):

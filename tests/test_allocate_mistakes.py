@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from beancount import loader
-from beancount.core import data, realization
+from helpers import allocations, balance, line_of, located
 
 HEADER = """\
 option "operating_currency" "USD"
@@ -58,29 +58,6 @@ def write(tmp_path: Path, *parts: str, name: str = "books.beancount") -> Path:
 def load(path: Path):
     entries, errors, options_map = loader.load_file(str(path))
     return entries, errors, options_map
-
-
-def line_of(path: Path, marker: str, occurrence: int = 1) -> int:
-    seen = 0
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
-        if marker in line:
-            seen += 1
-            if seen == occurrence:
-                return number
-    raise AssertionError(f"{marker!r} not found")
-
-
-def located(errors) -> list[tuple[str, str, int]]:
-    return [(e.message, e.source["filename"], e.source["lineno"]) for e in errors]
-
-
-def allocations(entries) -> list[data.Transaction]:
-    return [e for e in entries if isinstance(e, data.Transaction) and "allocation" in e.tags]
-
-
-def balance(entries, account: str, currency: str = "USD") -> Decimal:
-    node = realization.get(realization.realize(entries), account)
-    return Decimal(0) if node is None else node.balance.get_currency_units(currency).number
 
 
 def stays(path: Path, rule_line: int, label: str, amount: str = "90.00 USD") -> tuple[str, str, int]:

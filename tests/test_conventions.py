@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 from beancount import loader
+from helpers import line_of
 
 BOOKS = """\
 option "operating_currency" "USD"
@@ -41,10 +42,6 @@ def load(tmp_path: Path, extra: str = "") -> tuple[Path, list[tuple[str, str, in
     path.write_text(BOOKS + textwrap.dedent(extra))
     _, errors, _ = loader.load_file(str(path))
     return path, [(e.message, e.source["filename"], e.source["lineno"]) for e in errors]
-
-
-def line_of(path: Path, marker: str) -> int:
-    return next(n for n, line in enumerate(path.read_text().splitlines(), 1) if marker in line)
 
 
 def line_equal(path: Path, text: str) -> int:

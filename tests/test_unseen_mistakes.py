@@ -26,7 +26,8 @@ from typing import Any
 
 import pytest
 from beancount import loader
-from beancount.core import convert, data, realization
+from beancount.core import convert, data
+from helpers import balance, line_of, located
 
 from ailab_books.queries.report import main as lab_report
 from ailab_books.queries.runner import load_ledger, run_saved
@@ -122,28 +123,9 @@ def spend(date: str, account: str, amount: str, other: str = "Assets:Bank:USD") 
     return f'\n{date} * "Vendor"\n  {account}  {amount}\n  {other}\n'
 
 
-def line_of(path: Path, marker: str, occurrence: int = 1) -> int:
-    seen = 0
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
-        if marker in line:
-            seen += 1
-            if seen == occurrence:
-                return number
-    raise AssertionError(f"{marker!r} not found in {path}")
-
-
 def load(path: Path) -> tuple[list[data.Directive], list[Any]]:
     entries, errors, _ = loader.load_file(str(path))
     return entries, errors
-
-
-def located(errors: list[Any]) -> list[tuple[str, str, int]]:
-    return [(error.message, error.source["filename"], error.source["lineno"]) for error in errors]
-
-
-def balance(entries: list[data.Directive], account: str, currency: str = "USD") -> Decimal:
-    node = realization.get(realization.realize(entries), account)
-    return D(0) if node is None else node.balance.get_currency_units(currency).number
 
 
 def stays(

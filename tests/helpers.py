@@ -1,0 +1,42 @@
+"""What the tests of the books share: where an error points, what a ledger generated, balances.
+
+Imported by the test modules (pytest puts tests/ on the path), so that each
+test file keeps only its own ledgers and assertions.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from beancount.core import data, realization
+
+
+def line_of(source: str | Path, marker: str, occurrence: int = 1) -> int:
+    """The 1-based number of the n-th line of `source` (a file, or the text itself)
+    that contains `marker`."""
+    text = source.read_text() if isinstance(source, Path) else source
+    seen = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        if marker in line:
+            seen += 1
+            if seen == occurrence:
+                return number
+    raise AssertionError(f"{marker!r} not found")
+
+
+def located(errors: list[Any]) -> list[tuple[str, str, int]]:
+    """Each error as (message, file, line): what bean-check prints."""
+    return [(e.message, e.source["filename"], e.source["lineno"]) for e in errors]
+
+
+def allocations(entries: list[data.Directive]) -> list[data.Transaction]:
+    """The transactions plugins.allocate generated."""
+    return [e for e in entries if isinstance(e, data.Transaction) and "allocation" in e.tags]
+
+
+def balance(entries: list[data.Directive], account: str, currency: str = "USD") -> Decimal:
+    """The account's balance in `currency` (its own postings, not its children's), after every entry."""
+    node = realization.get(realization.realize(entries), account)
+    return Decimal(0) if node is None else node.balance.get_currency_units(currency).number
