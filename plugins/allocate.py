@@ -543,16 +543,15 @@ def allocate(
     rules, rule_errors = parse_rules(ledger.customs, chart, source, pool_root)
     errors.extend(rule_errors)
 
-    rules_by_pool: dict[str, list[Rule]] = defaultdict(list)
-    for rule in rules:
-        rules_by_pool[rule.pool].append(rule)
+    pools = sorted({rule.pool for rule in rules})
     drivers = sorted({rule.driver for rule in rules if isinstance(rule, AllocationRule)})
     valuer = Valuer(entries, chart.operating_currency)
     postings = _scan_postings(
-        entries, rules_by_pool, drivers, valuer, pool_root, frozenset(chart.operating_currencies)
+        entries, pools, drivers, valuer, pool_root, frozenset(chart.operating_currencies)
     )
+    # Grouped once the money-holding drivers have broken their rules.
     rules = _break_money_drivers(rules, postings.logs, errors)
-    rules_by_pool = defaultdict(list)
+    rules_by_pool: dict[str, list[Rule]] = defaultdict(list)
     for rule in rules:
         rules_by_pool[rule.pool].append(rule)
     for pool_rules in rules_by_pool.values():

@@ -28,12 +28,12 @@ import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
-from beancount.core import data, prices
+from beancount.core import data
 from beancount.core.display_context import DisplayContext, Precision
 
 from .rounding import split_largest_remainder
+from .valuation import Rates
 
 ZERO = Decimal(0)
 
@@ -89,12 +89,11 @@ def _group_order(item: tuple[GroupKey, Decimal]) -> tuple[str, int, Decimal]:
 
 
 class Valuer:
-    """Sorts pool postings into groups; builds the price map only if a posting needs it."""
+    """Sorts pool postings into groups, valuing plain foreign amounts at the ledger's rates."""
 
     def __init__(self, entries: Sequence[data.Directive], operating_currency: str) -> None:
         self.operating_currency = operating_currency
-        self._entries = entries
-        self._price_map: Any = None
+        self._rates = Rates(entries)
 
     def group(self, posting: data.Posting, date: datetime.date) -> GroupKey | str:
         """The posting's group, or the reason it cannot be counted."""
@@ -113,9 +112,7 @@ class Valuer:
             if price.currency != operating or price.number is None:
                 return f"it is priced in {price.currency}, not the operating currency {operating}"
             return (units.currency, price.number)
-        if self._price_map is None:
-            self._price_map = prices.build_price_map(self._entries)  # type: ignore[no-untyped-call]
-        _, rate = prices.get_price(self._price_map, (units.currency, operating), date)  # type: ignore[no-untyped-call]
+        rate = self._rates.rate(units.currency, operating, date)
         if rate is None:
             return (
                 f"there is no price of {units.currency} in {operating} on or before {date} "

@@ -38,7 +38,9 @@ their own for it.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any, NamedTuple
 
 from beancount.core import data, prices
@@ -82,6 +84,23 @@ def _message(posting: data.Posting, date: Any, currency: str, weight: str) -> st
     )
 
 
+class Rates:
+    """The ledger's price of a currency on a date, as the queries' ``convert()``
+    finds it (beancount's price map, which also inverts a price written the other
+    way round; the latest price on or before the date, never a later one). The
+    map is built on the first question, so books in one currency never build it."""
+
+    def __init__(self, entries: Sequence[data.Directive]) -> None:
+        self._entries = entries
+        self._price_map: Any = None
+
+    def rate(self, currency: str, quote: str, date: datetime.date) -> Decimal | None:
+        if self._price_map is None:
+            self._price_map = prices.build_price_map(self._entries)  # type: ignore[no-untyped-call]
+        _, rate = prices.get_price(self._price_map, (currency, quote), date)  # type: ignore[no-untyped-call]
+        return rate  # type: ignore[no-any-return]
+
+
 class ValuationCheck:
     """Collects the P&L postings whose weight is not in the operating currency, as
     classify's one pass over the postings shows them (``watches`` an account once,
@@ -113,13 +132,10 @@ class ValuationCheck:
 
     def errors(self, entries: data.Entries) -> list[ValuationError]:
         """One error per foreign posting that no price values at its date."""
-        if not self._foreign:
-            return []
-        price_map = prices.build_price_map(entries)  # type: ignore[no-untyped-call]
+        rates = Rates(entries)
         errors: list[ValuationError] = []
         for entry, posting, weight in self._foreign:
-            _, rate = prices.get_price(price_map, (weight, self.currency), entry.date)  # type: ignore[no-untyped-call]
-            if rate is None:
+            if rates.rate(weight, self.currency, entry.date) is None:
                 message = _message(posting, entry.date, self.currency, weight)
                 errors.append(ValuationError(entry.meta, message, entry))
         return errors
