@@ -19,7 +19,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 #: Import package name -> folder in this checkout.
-PACKAGES = {"plugins": "plugins", "queries": "queries", "benchmarks": "benchmarks", "dashboard": "dashboard"}
+PACKAGES = {
+    "plugins": "plugins",
+    "queries": "queries",
+    "benchmarks": "benchmarks",
+    "dashboard": "dashboard",
+    "importers": "importers",
+}
 
 
 def test_mypy_strict_is_clean(tmp_path: Path) -> None:
