@@ -9,7 +9,15 @@ other margins with no error at all. So:
 
 - classify is always required;
 - allocate is required whenever the books hold ``custom "allocate"`` rules,
-  and it must come before classify.
+  and it must come before classify;
+- the optional plugins a policy view adds (``ailab_books.plugins.depreciate``,
+  ``ailab_books.plugins.amortise``) run in :data:`PLUGIN_ORDER`: depreciate
+  before allocate (its charges go into a shared pool that allocate splits),
+  amortise between allocate (whose per-model training cost it capitalises) and
+  classify (which classes what it generates);
+- a plugin named under ``ailab_books.`` that is none of these is refused (a
+  typo, or a module that is not a plugin): other packages' plugins are the
+  books' own business and are let through.
 
 beancount records the plugins it ran, in order, as ``options_map["plugin"]``,
 a list of ``(module name, config)``; only the main file's ``plugin`` lines
@@ -52,8 +60,24 @@ from beancount.core import data
 
 from .rules import RULE_TYPE
 
+DEPRECIATE = "ailab_books.plugins.depreciate"
 ALLOCATE = "ailab_books.plugins.allocate"
+AMORTISE = "ailab_books.plugins.amortise"
 CLASSIFY = "ailab_books.plugins.classify"
+
+#: The project's plugins, in the order they must run when present.
+PLUGIN_ORDER: tuple[str, ...] = (DEPRECIATE, ALLOCATE, AMORTISE, CLASSIFY)
+
+#: Why an optional plugin must run before (or after) a required one: (earlier, later) -> what goes wrong.
+_ORDER_REASONS: dict[tuple[str, str], str] = {
+    (DEPRECIATE, ALLOCATE): "the depreciation it charges to a shared pool stays there, unsplit",
+    (DEPRECIATE, CLASSIFY): "the depreciation entries get no cost class",
+    (ALLOCATE, AMORTISE): "it capitalises training cost before allocate has split it per model",
+    (AMORTISE, CLASSIFY): "the amortisation entries get no cost class",
+}
+
+#: The project's own namespace: a plugin named under it must be one of PLUGIN_ORDER.
+_OWN_PREFIX = "ailab_books."
 
 
 def plugin_line(name: str) -> str:
@@ -104,9 +128,7 @@ def _near_miss(plugins: Sequence[str], wanted: str) -> str | None:
     for name in plugins:
         if name != wanted and name.rpartition(".")[2] == short:
             return name
-    close = difflib.get_close_matches(
-        wanted, [name for name in plugins if name not in (ALLOCATE, CLASSIFY)], n=1
-    )
+    close = difflib.get_close_matches(wanted, [name for name in plugins if name not in PLUGIN_ORDER], n=1)
     return close[0] if close else None
 
 
@@ -150,6 +172,41 @@ def pipeline_problem(plugins: Sequence[str], has_rules: bool, main_file: str) ->
             "so the allocation entries get no cost class",
             f"put {plugin_line(ALLOCATE)} above {plugin_line(CLASSIFY)} in {main_file}",
         )
+    return _unknown_plugin(plugins, main_file) or _misordered_plugin(plugins, main_file)
+
+
+def _unknown_plugin(plugins: Sequence[str], main_file: str) -> PipelineProblem | None:
+    """A plugin named under the project's namespace that is not one of its plugins."""
+    for name in plugins:
+        if name.startswith(_OWN_PREFIX) and name not in PLUGIN_ORDER:
+            # Compared by the last component only: the shared prefix makes any two names look alike.
+            shorts = {known.rpartition(".")[2]: known for known in PLUGIN_ORDER}
+            close = difflib.get_close_matches(name.rpartition(".")[2], shorts, n=1, cutoff=0.75)
+            fix = (
+                f"replace {plugin_line(name)} with {plugin_line(shorts[close[0]])} in {main_file}"
+                if close
+                else f"remove {plugin_line(name)} from {main_file}"
+            )
+            return PipelineProblem(
+                f'the main file names the plugin "{name}", which is not one of the books\' plugins '
+                f"({', '.join(PLUGIN_ORDER)})",
+                fix,
+            )
+    return None
+
+
+def _misordered_plugin(plugins: Sequence[str], main_file: str) -> PipelineProblem | None:
+    """An optional plugin (depreciate, amortise) on the wrong side of allocate or classify."""
+    for (earlier, later), consequence in _ORDER_REASONS.items():
+        if earlier not in plugins or later not in plugins:
+            continue
+        if max(i for i, name in enumerate(plugins) if name == earlier) > min(
+            i for i, name in enumerate(plugins) if name == later
+        ):
+            return PipelineProblem(
+                f"the plugins run in the wrong order: {later} runs before {earlier}, so {consequence}",
+                f"put {plugin_line(earlier)} above {plugin_line(later)} in {main_file}",
+            )
     return None
 
 

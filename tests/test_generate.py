@@ -202,8 +202,10 @@ def test_command_line_writes_the_files_or_reports_the_structure(
     out = tmp_path / "out"
     assert generate.main([str(out), "--months", "2025-01:2025-02", "--scale", "2"]) == 0
     printed = capsys.readouterr().out.split()
-    assert sorted(Path(path).name for path in printed) == sorted(path.name for path in out.iterdir())
-    assert len(printed) == 10
+    written = sorted(str(path.relative_to(out)) for path in out.rglob("*") if path.is_file())
+    assert sorted(str(Path(path).relative_to(out)) for path in printed) == written
+    assert {"main.beancount", "books.beancount", "views/accountant.beancount"} <= set(written)
+    assert len(printed) == 11 + len(list((LEDGER / "views").iterdir()))
 
     structure = _structure_copy(tmp_path)
     _replace_line(structure / "accounts.beancount", "2025-01-01 open Expenses:SGA:Travel ", "")

@@ -23,7 +23,9 @@ from beancount import loader
 
 from ailab_books.plugins.pipeline import (
     ALLOCATE,
+    AMORTISE,
     CLASSIFY,
+    DEPRECIATE,
     PipelineError,
     PipelineProblem,
     books_problem,
@@ -35,6 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "ledger" / "main.beancount"
 ALLOCATE_LINE = f'plugin "{ALLOCATE}"'
 CLASSIFY_LINE = f'plugin "{CLASSIFY}"'
+DEPRECIATE_LINE = f'plugin "{DEPRECIATE}"'
+AMORTISE_LINE = f'plugin "{AMORTISE}"'
 
 #: Plugin lines per case: what each main file says, in order.
 CASES = {
@@ -142,6 +146,44 @@ def example_with(tmp_path: Path, case: str) -> Path:
             f'replace plugin "ailab_books.plugins.clasify" with {CLASSIFY_LINE} in main.beancount',
         ),
         (["plugins.allocate", CLASSIFY], False, None),  # no rule: allocate is not needed
+        # A view's optional plugins, in their order: accepted.
+        ([DEPRECIATE, ALLOCATE, CLASSIFY], True, None),
+        ([ALLOCATE, AMORTISE, CLASSIFY], True, None),
+        ([DEPRECIATE, ALLOCATE, AMORTISE, CLASSIFY], True, None),
+        (["beancount.plugins.auto_accounts", DEPRECIATE, ALLOCATE, CLASSIFY], True, None),
+        # ... and out of it: refused.
+        (
+            [ALLOCATE, DEPRECIATE, CLASSIFY],
+            True,
+            f"put {DEPRECIATE_LINE} above {ALLOCATE_LINE} in main.beancount",
+        ),
+        (
+            [ALLOCATE, CLASSIFY, DEPRECIATE],
+            True,
+            f"put {DEPRECIATE_LINE} above {ALLOCATE_LINE} in main.beancount",
+        ),
+        ([CLASSIFY, DEPRECIATE], False, f"put {DEPRECIATE_LINE} above {CLASSIFY_LINE} in main.beancount"),
+        (
+            [AMORTISE, ALLOCATE, CLASSIFY],
+            True,
+            f"put {ALLOCATE_LINE} above {AMORTISE_LINE} in main.beancount",
+        ),
+        (
+            [ALLOCATE, CLASSIFY, AMORTISE],
+            True,
+            f"put {AMORTISE_LINE} above {CLASSIFY_LINE} in main.beancount",
+        ),
+        # An unknown plugin of the project's own: a typo is named, anything else is to be removed.
+        (
+            ["ailab_books.plugins.depreciation", ALLOCATE, CLASSIFY],
+            True,
+            f'replace plugin "ailab_books.plugins.depreciation" with {DEPRECIATE_LINE} in main.beancount',
+        ),
+        (
+            [ALLOCATE, "ailab_books.plugins.rounding", CLASSIFY],
+            True,
+            'remove plugin "ailab_books.plugins.rounding" from main.beancount',
+        ),
     ],
 )
 def test_pipeline_rule(plugins: list[str], has_rules: bool, wanted: str | None) -> None:
@@ -159,6 +201,16 @@ def test_pipeline_problem_names_what_is_wrong() -> None:
     assert wrong is not None and wrong.problem == (
         f"the plugins run in the wrong order: {CLASSIFY} runs before {ALLOCATE}, "
         "so the allocation entries get no cost class"
+    )
+    late = pipeline_problem([ALLOCATE, DEPRECIATE, CLASSIFY], True, "main.beancount")
+    assert late is not None and late.problem == (
+        f"the plugins run in the wrong order: {ALLOCATE} runs before {DEPRECIATE}, "
+        "so the depreciation it charges to a shared pool stays there, unsplit"
+    )
+    unknown = pipeline_problem([ALLOCATE, "ailab_books.plugins.rounding", CLASSIFY], True, "main.beancount")
+    assert unknown is not None and unknown.problem == (
+        'the main file names the plugin "ailab_books.plugins.rounding", which is not one of the '
+        f"books' plugins ({DEPRECIATE}, {ALLOCATE}, {AMORTISE}, {CLASSIFY})"
     )
     missing = pipeline_problem([CLASSIFY], True, "main.beancount")
     assert missing is not None and missing.problem == (
