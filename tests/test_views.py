@@ -4,12 +4,17 @@
   and each view hold options and plugins only, and ``ledger/`` is the
   generator's default output, byte for byte (so a view is never hand-edited);
 - every view loads without an error and opens in Fava (its pages and the
-  dashboard's config answer 200).
+  dashboard's config answer 200);
+- each view moves the money it says, against a hand computation from the
+  accountant's postings (rollouts-are-inference, free-tier-is-marketing).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -17,6 +22,8 @@ from beancount import loader
 from fava.application import create_app
 
 from ailab_books.benchmarks import generate
+from ailab_books.queries.economics import Month, summary
+from ailab_books.queries.runner import Ledger, load_ledger
 
 ROOT = Path(__file__).resolve().parent.parent
 LEDGER = ROOT / "ledger"
@@ -76,3 +83,64 @@ def test_view_opens_in_fava_with_its_dashboard(fava_client: tuple[object, dict[s
     assert config.get_json()["data"]["configJs"] == (ROOT / "dashboard" / "unit-economics.tsx").read_text(
         encoding="utf-8"
     )
+
+
+# --------------------------------------------------------------------------- what each view moves
+
+
+@functools.cache
+def loaded(view: str) -> Ledger:
+    """A view of the example books (``main`` for ledger/main.beancount), loaded once per run."""
+    path = LEDGER / "main.beancount" if view == "main" else LEDGER / "views" / f"{view}.beancount"
+    return load_ledger(path, require_pipeline=True)
+
+
+@functools.cache
+def monthly(view: str) -> dict[str, dict[str, Decimal]]:
+    """The report's summary of a view, month -> column -> figure (the Total row included)."""
+    return {str(row["month"]): row for row in summary(loaded(view)).to_dict("records")}
+
+
+def postings_by_month(ledger: Ledger, wanted: Callable[[str], bool]) -> dict[str, Decimal]:
+    """Hand computation: the USD postings to the accounts ``wanted`` picks, per month and in total."""
+    sums: dict[str, Decimal] = defaultdict(Decimal)
+    for entry in ledger.entries:
+        if not hasattr(entry, "postings"):
+            continue
+        for posting in entry.postings:
+            if wanted(posting.account) and posting.units is not None:
+                assert posting.units.currency == "USD"
+                sums[str(Month(entry.date.year, entry.date.month))] += posting.units.number
+                sums["Total"] += posting.units.number
+    return sums
+
+
+def _rollouts(account: str) -> bool:
+    return account.startswith(("Expenses:RnD:Rollouts:", "Expenses:RnD:Evals:"))
+
+
+def _free_tier_serving(account: str) -> bool:
+    return account.startswith("Expenses:COGS:") and account.split(":")[-2] == "Free"
+
+
+@pytest.mark.parametrize(
+    ("view", "moved", "sign"),
+    [("rollouts-are-inference", _rollouts, 1), ("free-tier-is-marketing", _free_tier_serving, -1)],
+)
+def test_view_moves_the_cost_it_says_into_or_out_of_cost_of_serving(
+    view: str, moved: Callable[[str], bool], sign: int
+) -> None:
+    accountant, under_view = monthly("main"), monthly(view)
+    hand = postings_by_month(loaded("main"), moved)
+    assert hand["Total"] > 0  # the example has such cost to move
+    assert list(under_view) == list(accountant)
+    for month, row in accountant.items():
+        other = under_view[month]
+        assert other["inference_cogs"] == row["inference_cogs"] + sign * hand.get(month, Decimal(0)), month
+        # only the class moves: tokens, revenue and all costs (so the net margin) are the same
+        for column in ("million_tokens", "revenue", "all_costs", "net_margin", "net_margin_per_mtok"):
+            assert other[column] == row[column], (month, column)
+
+
+def test_accountant_view_is_main() -> None:
+    assert monthly("accountant") == monthly("main")

@@ -23,7 +23,7 @@ from .payroll import payroll_book
 from .revenue import revenue_book
 from .structure import EXAMPLE_LEDGER, check_postings, read_structure, texts_for
 from .text import books_text, main_text, render_book, view_text
-from .views import VIEWS
+from .views import views_for
 from .volumes import build_plans
 
 #: The example lab's arguments: (start, end, scale, daily, seed).
@@ -88,7 +88,7 @@ def generate(
     }
     for name, book in books.items():
         files[f"{name}.beancount"] = render_book(book)
-    for view in VIEWS:
+    for view in views_for(structure.opens):
         files[f"views/{view.name}.beancount"] = view_text(title, view)
     return files
 

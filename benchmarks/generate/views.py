@@ -9,6 +9,7 @@ views by their file names (docs/views.md).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 #: The plugins, in the order every view runs them (ailab_books.plugins.pipeline.PLUGIN_ORDER).
@@ -45,5 +46,49 @@ ACCOUNTANT = View(
     (Plugin(ALLOCATE), Plugin(CLASSIFY)),
 )
 
-#: Every view, in the order ``lab-report --compare all`` shows them.
-VIEWS: tuple[View, ...] = (ACCOUNTANT,)
+#: The R&D lines of inference used for training (RL rollouts, evals), by the example's accounts.
+ROLLOUT_ROOTS: tuple[str, ...] = ("Expenses:RnD:Rollouts", "Expenses:RnD:Evals")
+
+#: The tier whose serving cost the free-tier-is-marketing view moves to S&M.
+FREE_TIER = "Free"
+
+
+def views_for(accounts: Iterable[str]) -> tuple[View, ...]:
+    """Every view of books that open ``accounts``, accountant first.
+
+    The classify overrides name the accounts these books open: the free tier's
+    serving lines are the parents of the ``Expenses:COGS:...:Free:<Model>``
+    accounts (one per serving line: compute, power, staff, ...).
+    """
+    opened = sorted(set(accounts))
+    rollouts = [root for root in ROLLOUT_ROOTS if any(_under(name, root) for name in opened)]
+    free = sorted(
+        {
+            name.rpartition(":")[0]
+            for name in opened
+            if name.startswith("Expenses:COGS:") and name.split(":")[-2] == FREE_TIER
+        }
+    )
+    return (
+        ACCOUNTANT,
+        View(
+            "rollouts-are-inference",
+            (
+                "RL rollouts and evals (inference used for training) count as cost of serving",
+                "(class inference) instead of R&D: the skeptic's cost of a token, in the gross margin.",
+            ),
+            (Plugin(ALLOCATE), Plugin(CLASSIFY, " ".join(f"{root}=inference" for root in rollouts))),
+        ),
+        View(
+            "free-tier-is-marketing",
+            (
+                "The free tier's serving cost is sales and marketing (class sga), not cost of",
+                "revenue: the free tokens still count in every per-token figure.",
+            ),
+            (Plugin(ALLOCATE), Plugin(CLASSIFY, " ".join(f"{line}=sga" for line in free))),
+        ),
+    )
+
+
+def _under(name: str, root: str) -> bool:
+    return name == root or name.startswith(root + ":")
