@@ -10,6 +10,9 @@ other margins with no error at all. So:
 - classify is always required;
 - allocate is required whenever the books hold ``custom "allocate"`` rules,
   and it must come before classify;
+- depreciate is required whenever an account's ``open`` names a
+  ``depreciation-account`` (the books then hold no depreciation of their own:
+  without the plugin the assets would never depreciate);
 - the optional plugins a policy view adds (``ailab_books.plugins.depreciate``,
   ``ailab_books.plugins.amortise``) run in :data:`PLUGIN_ORDER`: depreciate
   before allocate (its charges go into a shared pool that allocate splits),
@@ -132,8 +135,15 @@ def _near_miss(plugins: Sequence[str], wanted: str) -> str | None:
     return close[0] if close else None
 
 
-def pipeline_problem(plugins: Sequence[str], has_rules: bool, main_file: str) -> PipelineProblem | None:
-    """What is wrong with running ``plugins`` on books with (or without) rules.
+#: ``open`` metadata that makes an account depreciable (ailab_books.plugins.depreciate).
+DEPRECIABLE_KEY = "depreciation-account"
+
+
+def pipeline_problem(
+    plugins: Sequence[str], has_rules: bool, main_file: str, *, has_assets: bool = False
+) -> PipelineProblem | None:
+    """What is wrong with running ``plugins`` on books with (or without) rules
+    (and depreciable assets).
 
     ``main_file`` is the main file's name as the user should read it, for the fix.
     """
@@ -172,7 +182,24 @@ def pipeline_problem(plugins: Sequence[str], has_rules: bool, main_file: str) ->
             "so the allocation entries get no cost class",
             f"put {plugin_line(ALLOCATE)} above {plugin_line(CLASSIFY)} in {main_file}",
         )
-    return _unknown_plugin(plugins, main_file) or _misordered_plugin(plugins, main_file)
+    unknown = _unknown_plugin(plugins, main_file)
+    if unknown is not None:
+        return unknown
+    if has_assets and DEPRECIATE not in plugins:
+        return PipelineProblem(
+            f"the books have depreciable assets (an open with {DEPRECIABLE_KEY}) but were loaded without "
+            f"{DEPRECIATE}, so they are never depreciated",
+            f"add the line {plugin_line(DEPRECIATE)} above {plugin_line(ALLOCATE)} in {main_file}",
+        )
+    return _misordered_plugin(plugins, main_file)
+
+
+def first_depreciable_open(entries: Iterable[data.Directive]) -> data.Open | None:
+    """The first ``open`` that makes its account depreciable, in the ledger's order, if any."""
+    for entry in entries:
+        if isinstance(entry, data.Open) and DEPRECIABLE_KEY in (entry.meta or {}):
+            return entry
+    return None
 
 
 def _unknown_plugin(plugins: Sequence[str], main_file: str) -> PipelineProblem | None:
@@ -216,18 +243,20 @@ def books_problem(
     """:func:`pipeline_problem` for loaded books; ``main_file`` defaults to the loaded file's name."""
     shown = main_file or os.path.basename(str(options_map.get("filename") or "the main file"))
     has_rules = first_allocation_rule(entries) is not None
-    return pipeline_problem(loaded_plugins(options_map), has_rules, shown)
+    has_assets = first_depreciable_open(entries) is not None
+    return pipeline_problem(loaded_plugins(options_map), has_rules, shown, has_assets=has_assets)
 
 
 def located_errors(entries: Sequence[data.Directive], options_map: Mapping[str, Any]) -> list[PipelineError]:
-    """The pipeline problem classify can see, as an error at the first allocation rule.
+    """The pipeline problem classify can see, as an error at the first allocation rule
+    (or, in books without rules, at the first depreciable account's open).
 
     Nothing when classify was not run by the loader (called directly, the caller
-    chooses the order) or when the books have no rule to point at.
+    chooses the order) or when the books have nothing to point at.
     """
     if CLASSIFY not in loaded_plugins(options_map):
         return []
-    rule = first_allocation_rule(entries)
+    rule: data.Directive | None = first_allocation_rule(entries) or first_depreciable_open(entries)
     if rule is None:
         return []
     problem = books_problem(entries, options_map)

@@ -42,7 +42,8 @@ AMORTISE_LINE = f'plugin "{AMORTISE}"'
 
 #: Plugin lines per case: what each main file says, in order.
 CASES = {
-    "in order": [ALLOCATE_LINE, CLASSIFY_LINE],
+    "in order": [DEPRECIATE_LINE, ALLOCATE_LINE, CLASSIFY_LINE],
+    "no depreciate": [ALLOCATE_LINE, CLASSIFY_LINE],
     "none": [],
     "classify only": [CLASSIFY_LINE],
     "allocate only": [ALLOCATE_LINE],
@@ -376,3 +377,26 @@ def test_list_needs_no_plugin(capsys: pytest.CaptureFixture[str], tmp_path: Path
     status, out, err = report(capsys, str(tiny(tmp_path, "none")), "--list", "--format", "csv")
     assert (status, err) == (0, [])
     assert "books-check," in out and "gross-margin-per-mtok," in out
+
+
+def test_books_with_depreciable_assets_need_depreciate() -> None:
+    problem = pipeline_problem([ALLOCATE, CLASSIFY], True, "main.beancount", has_assets=True)
+    assert problem is not None
+    assert problem.problem == (
+        "the books have depreciable assets (an open with depreciation-account) but were loaded without "
+        f"{DEPRECIATE}, so they are never depreciated"
+    )
+    assert problem.fix == f"add the line {DEPRECIATE_LINE} above {ALLOCATE_LINE} in main.beancount"
+    assert pipeline_problem([DEPRECIATE, ALLOCATE, CLASSIFY], True, "main.beancount", has_assets=True) is None
+
+
+def test_example_without_depreciate_is_refused_by_bean_check_and_lab_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main_file = example_with(tmp_path, "no depreciate")
+    _, errors, _ = loader.load_file(str(main_file))
+    ours = [error for error in errors if isinstance(error, PipelineError)]
+    assert len(ours) == 1 and "loaded without ailab_books.plugins.depreciate" in ours[0].message
+    assert ours[0].source["filename"].endswith("allocation.beancount")  # the first rule
+    assert main([str(main_file)]) == 1
+    assert f"add the line {DEPRECIATE_LINE} above {ALLOCATE_LINE}" in capsys.readouterr().err

@@ -27,8 +27,10 @@ SUBJECT_FILES: tuple[str, ...] = (
 )
 
 
-def render_value(value: str | int | Decimal) -> str:
-    """A metadata value or payee/narration: strings quoted and escaped."""
+def render_value(value: str | int | Decimal | datetime.date) -> str:
+    """A metadata value or payee/narration: strings quoted and escaped, dates as YYYY-MM-DD."""
+    if isinstance(value, datetime.date):
+        return value.isoformat()
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return str(value)
@@ -86,8 +88,9 @@ def main_text(title: str) -> str:
         f'option "title" "{title}"',
         'option "operating_currency" "USD"',
         "",
-        "; ailab_books.plugins.allocate splits the shared pools (allocation.beancount); it must run",
-        "; before ailab_books.plugins.classify so that the entries it generates get cost-class tags.",
+        "; ailab_books.plugins.depreciate writes each month's depreciation of the GPU servers",
+        "; (capex.beancount) into a shared pool; ailab_books.plugins.allocate splits the shared pools",
+        "; (allocation.beancount); ailab_books.plugins.classify gives every cost its class. In this order.",
         *(plugin.line() for plugin in ACCOUNTANT.plugins),
         "",
         'include "books.beancount"',

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 #: The plugins, in the order every view runs them (ailab_books.plugins.pipeline.PLUGIN_ORDER).
+DEPRECIATE = "ailab_books.plugins.depreciate"
 ALLOCATE = "ailab_books.plugins.allocate"
 CLASSIFY = "ailab_books.plugins.classify"
 
@@ -43,7 +44,7 @@ class View:
 ACCOUNTANT = View(
     "accountant",
     ("The books as they are: the accountant's policy (the same plugins as main.beancount).",),
-    (Plugin(ALLOCATE), Plugin(CLASSIFY)),
+    (Plugin(DEPRECIATE), Plugin(ALLOCATE), Plugin(CLASSIFY)),
 )
 
 #: The R&D lines of inference used for training (RL rollouts, evals), by the example's accounts.
@@ -77,7 +78,11 @@ def views_for(accounts: Iterable[str]) -> tuple[View, ...]:
                 "RL rollouts and evals (inference used for training) count as cost of serving",
                 "(class inference) instead of R&D: the skeptic's cost of a token, in the gross margin.",
             ),
-            (Plugin(ALLOCATE), Plugin(CLASSIFY, " ".join(f"{root}=inference" for root in rollouts))),
+            (
+                Plugin(DEPRECIATE),
+                Plugin(ALLOCATE),
+                Plugin(CLASSIFY, " ".join(f"{root}=inference" for root in rollouts)),
+            ),
         ),
         View(
             "free-tier-is-marketing",
@@ -85,8 +90,26 @@ def views_for(accounts: Iterable[str]) -> tuple[View, ...]:
                 "The free tier's serving cost is sales and marketing (class sga), not cost of",
                 "revenue: the free tokens still count in every per-token figure.",
             ),
-            (Plugin(ALLOCATE), Plugin(CLASSIFY, " ".join(f"{line}=sga" for line in free))),
+            (
+                Plugin(DEPRECIATE),
+                Plugin(ALLOCATE),
+                Plugin(CLASSIFY, " ".join(f"{line}=sga" for line in free)),
+            ),
         ),
+        _gpu_life("gpu-life-4y", 48, "as some neoclouds and skeptics argue: GPUs wear out and date faster"),
+        _gpu_life("gpu-life-6y", 72, "as some hyperscalers depreciate servers"),
+    )
+
+
+def _gpu_life(name: str, months: int, why: str) -> View:
+    return View(
+        name,
+        (
+            f"Owned GPU servers depreciate over {months} months ({months // 12} years), {why},",
+            "instead of the books' 60: a change in accounting estimate, applied prospectively",
+            "(the remaining book value over the remaining life; the opening balances stay facts).",
+        ),
+        (Plugin(DEPRECIATE, f"life-months={months}"), Plugin(ALLOCATE), Plugin(CLASSIFY)),
     )
 
 
