@@ -237,3 +237,39 @@ def test_books_without_views_say_so(capsys: pytest.CaptureFixture[str], tmp_path
     assert capsys.readouterr().err == (
         f"lab-report: unknown view 'accountant': there is no view in {tmp_path / 'views'} (docs/views.md)\n"
     )
+
+
+# ------------------------------------------------------------------- a view changes policy, never facts
+
+#: What no view may change, account by account: revenue, cash, liabilities, equity.
+FACT_ROOTS = ("Income:", "Assets:Bank", "Assets:Cash", "Liabilities:", "Equity:")
+
+
+def _changes(ledger: Ledger) -> tuple[dict[tuple[str, str, str], Decimal], dict[tuple[str, str], Decimal]]:
+    """Per month: the net change of each fact account (month, account, currency), and of
+    expenses plus assets together (month, currency)."""
+    facts: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
+    cost: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for entry in ledger.entries:
+        if not hasattr(entry, "postings"):
+            continue
+        month = str(Month(entry.date.year, entry.date.month))
+        for posting in entry.postings:
+            units = posting.units
+            assert units is not None and units.number is not None
+            if posting.account.startswith(FACT_ROOTS):
+                facts[month, posting.account, units.currency] += units.number
+            if posting.account.startswith(("Expenses:", "Assets:")):
+                cost[month, units.currency] += units.number
+    return (
+        {key: value for key, value in facts.items() if value != 0},
+        {key: value for key, value in cost.items() if value != 0},
+    )
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_view_changes_policy_never_facts(view: str) -> None:
+    main_facts, main_cost = _changes(loaded("main"))
+    view_facts, view_cost = _changes(loaded(view))
+    assert view_facts == main_facts  # revenue, cash, liabilities, equity: account by account, per month
+    assert view_cost == main_cost  # cost only moves between lines, or between expense and asset
