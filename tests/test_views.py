@@ -273,3 +273,15 @@ def test_view_changes_policy_never_facts(view: str) -> None:
     view_facts, view_cost = _changes(loaded(view))
     assert view_facts == main_facts  # revenue, cash, liabilities, equity: account by account, per month
     assert view_cost == main_cost  # cost only moves between lines, or between expense and asset
+
+
+def test_dashboard_flags_depreciation_run_after_allocation(tmp_path: Path) -> None:
+    """The dashboard's books check sees what a late depreciate leaves: the GPU pool holding
+    each month's depreciation. (Without depreciate at all nothing is left to see: only
+    bean-check, Fava's errors and lab-report tell, tests/test_pipeline.py.)"""
+    from test_pipeline import example_with
+    from test_pipeline_fava import books_check
+
+    rows = books_check(example_with(tmp_path, "depreciate late"))
+    assert {row["account"] for row in rows} == {"Expenses:Shared:GPUCluster"}
+    assert len(rows) == 22 and all(row["cost_class"] == "shared" and row["change"] > 0 for row in rows)
