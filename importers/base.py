@@ -1,0 +1,133 @@
+"""The importer every feed derives from: beangulp's Importer plus the lab's rules.
+
+A feed importer implements `identify` (strictly: the header or schema, not the
+file name), `account`, `date` and `extract_entries`, which returns the file's
+entries or raises `FeedRejected` with every problem of the file. The framework
+adds, in `extract`, the check that the books open every account an entry names
+(with the unit it posts), and, in `deduplicate`, the keying of
+`keys.mark_duplicates`.
+
+Each entry's `meta` holds `filename` (the feed file) and `lineno` (the first
+source row behind the entry, 0 for an aggregate with none), `import-id`, and the
+feed's own keys. A posting may carry `filename`/`lineno` of the first row that
+needed its account (beancount's printer does not write them); a problem about the
+account is then located at that row.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import beangulp
+from beancount.core import data
+
+from .config import ImportConfig
+from .errors import FeedProblem, FeedRejected
+from .keys import IMPORT_ID, mark_duplicates
+
+
+def entry_meta(filename: str, lineno: int, key: str, **extra: Any) -> data.Meta:
+    """An extracted entry's metadata: its source, its import-id, then the feed's keys in order."""
+    return {"filename": filename, "lineno": lineno, IMPORT_ID: key, **extra}
+
+
+def source_meta(filename: str, lineno: int) -> data.Meta:
+    """A posting's metadata naming the row that needed its account (not printed)."""
+    return {"filename": filename, "lineno": lineno}
+
+
+class FeedImporter(beangulp.Importer, abc.ABC):  # type: ignore[misc]  # beangulp ships no type information
+    """One feed of the lab (a TOML table of `lab-import`'s configuration)."""
+
+    feed: ClassVar[str]
+
+    def __init__(self, config: ImportConfig) -> None:
+        self.config = config
+
+    @property
+    def name(self) -> str:
+        return f"ailab_books.importers.{self.feed}"
+
+    @abc.abstractmethod
+    def identify(self, filepath: str) -> bool:
+        """True when the file's content is this feed's (its header or schema), whatever its name."""
+
+    @abc.abstractmethod
+    def account(self, filepath: str) -> data.Account:
+        """The account the file is archived under."""
+
+    def date(self, filepath: str) -> datetime.date | None:
+        """The file's date for archiving; None lets beangulp use the modification time."""
+        return None
+
+    @abc.abstractmethod
+    def extract_entries(self, filepath: str) -> list[data.Directive]:
+        """Every entry of the file, or FeedRejected with every problem found in it."""
+
+    def extract(self, filepath: str, existing: Sequence[data.Directive]) -> list[data.Directive]:
+        """The file's entries, checked against the books' `open`s when there are books."""
+        entries = self.extract_entries(filepath)
+        problems = unopened_accounts(entries, existing)
+        if problems:
+            raise FeedRejected(problems)
+        return entries
+
+    def deduplicate(self, entries: list[data.Directive], existing: Sequence[data.Directive]) -> None:
+        """beangulp's hook (in place on the list, by its protocol): mark entries already imported.
+
+        The entries themselves are replaced, not mutated (keys.mark_duplicates).
+        Raises FeedRejected when the books hold an id with different figures.
+        """
+        entries[:] = mark_duplicates(entries, existing)
+
+
+def unopened_accounts(
+    entries: Sequence[data.Directive], existing: Sequence[data.Directive]
+) -> list[FeedProblem]:
+    """A problem per account that the books (if any) do not open on the entry's date or for its unit.
+
+    Located at the posting's source row when it has one, else the entry's. One
+    problem per account and reason, so a month of rows does not repeat it.
+    """
+    opens: dict[str, data.Open] = {}
+    closes: dict[str, datetime.date] = {}
+    for entry in existing:
+        if isinstance(entry, data.Open):
+            opens.setdefault(entry.account, entry)
+        elif isinstance(entry, data.Close):
+            closes[entry.account] = entry.date
+    if not opens:
+        return []  # no books configured: bean-check on books + output is the user's check
+    problems: list[FeedProblem] = []
+    seen: set[tuple[str, str]] = set()
+    for entry in entries:
+        if not isinstance(entry, data.Transaction):
+            continue
+        for posting in entry.postings:
+            meta = posting.meta if posting.meta and "lineno" in posting.meta else entry.meta
+            opened = opens.get(posting.account)
+            unit = posting.units.currency if posting.units is not None else None
+            reason: str | None = None
+            if opened is None:
+                reason = "is not opened in the books; add an `open` (or map the label to an opened account)"
+            elif opened.date > entry.date:
+                reason = f"is opened only on {opened.date}, after {entry.date}"
+            elif posting.account in closes and closes[posting.account] <= entry.date:
+                reason = f"is closed on {closes[posting.account]}"
+            elif opened.currencies and unit is not None and unit not in opened.currencies:
+                reason = f"is opened for {', '.join(opened.currencies)}, not {unit}"
+            if reason is None or (posting.account, reason) in seen:
+                continue
+            seen.add((posting.account, reason))
+            row = meta.get("lineno")
+            problems.append(
+                FeedProblem(
+                    str(meta.get("filename", "?")),
+                    row if isinstance(row, int) and row > 0 else None,
+                    f"account {posting.account} {reason}",
+                )
+            )
+    return problems
