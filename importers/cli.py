@@ -17,6 +17,7 @@ figures) are written commented out, as beangulp does with duplicates.
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
 import sys
 import tempfile
@@ -128,14 +129,16 @@ def extract_all(
 
 def write_atomically(output: str | None, extracted: list[Extracted]) -> None:
     """The extracted entries to `output` (stdout for None or '-'), all at once."""
+    buffer = io.StringIO()
+    beangulp_extract.print_extracted_entries(extracted, buffer)
     if output is None or output == "-":
-        beangulp_extract.print_extracted_entries(extracted, sys.stdout)
+        sys.stdout.write(buffer.getvalue())
         return
     target = Path(output)
     descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            beangulp_extract.print_extracted_entries(extracted, file)
+            file.write(buffer.getvalue())
         os.replace(temporary, target)
     except BaseException:
         os.unlink(temporary)
@@ -228,6 +231,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except SystemExit as exit_:  # beangulp's identify/archive exit with 1 after listing errors
         return exit_.code if isinstance(exit_.code, int) else 1
+    except Exception as error:  # a defect of lab-import itself: one line, the traceback on request
+        if os.environ.get("LAB_IMPORT_TRACEBACK"):
+            raise
+        print(
+            f"lab-import: internal error ({type(error).__name__}: {error}); nothing was written. "
+            "Set LAB_IMPORT_TRACEBACK=1 to see where, and report it.",
+            file=sys.stderr,
+        )
+        return 2
     return 0
 
 
