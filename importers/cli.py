@@ -39,6 +39,8 @@ from .config import ConfigError, ImportConfig, load_config
 from .errors import FeedProblem, FeedRejected
 from .registry import build_importers
 
+# The feeds that take --export-time and --period.
+SCHEDULER_FEEDS = ("slurm", "opencost")
 # Books with more errors than this are summarised, not listed.
 SHOWN_LEDGER_ERRORS = 10
 
@@ -51,14 +53,19 @@ class Failure(Exception):
         super().__init__("\n".join(self.lines))
 
 
-def with_export_time(config: ImportConfig, export_time: datetime | None) -> ImportConfig:
-    """The configuration with `--export-time` written into the feeds that cut running jobs at it."""
-    if export_time is None:
+def with_overrides(config: ImportConfig, export_time: datetime | None, period: str | None) -> ImportConfig:
+    """The configuration with `--export-time` and `--period` written into the scheduler feeds' tables."""
+    overrides: dict[str, object] = {}
+    if export_time is not None:
+        overrides["export-time"] = export_time
+    if period is not None:
+        overrides["period"] = period
+    if not overrides:
         return config
     sections = dict(config.sections)
-    for feed in ("slurm", "opencost"):
+    for feed in SCHEDULER_FEEDS:
         if feed in sections:
-            sections[feed] = {**sections[feed], "export-time": export_time}
+            sections[feed] = {**sections[feed], **overrides}
     return dataclasses.replace(config, sections=sections)
 
 
@@ -160,12 +167,23 @@ def write_atomically(output: str | None, extracted: list[Extracted]) -> None:
     help="When the scheduler exports were taken (UTC): running jobs are cut there. Overrides the "
     "configuration's export-time.",
 )
+@click.option(
+    "--period",
+    metavar="YYYY-MM",
+    help="Keep only this month of the scheduler exports (jobs running across it are clipped to it). "
+    "Overrides the configuration's period.",
+)
 @click.pass_obj
 def extract_command(
-    state: State, src: tuple[str, ...], output: str | None, existing: str | None, export_time: datetime | None
+    state: State,
+    src: tuple[str, ...],
+    output: str | None,
+    existing: str | None,
+    export_time: datetime | None,
+    period: str | None,
 ) -> None:
     """Extract entries from the feed files under SRC; all or nothing."""
-    config = with_export_time(state.config, export_time)
+    config = with_overrides(state.config, export_time, period)
     importers = build_importers(config)
     ledger = Path(existing) if existing else config.ledger
     books = load_books(ledger) if ledger is not None else []
