@@ -41,6 +41,8 @@ from .registry import build_importers
 
 # The feeds that take --export-time and --period.
 SCHEDULER_FEEDS = ("slurm", "opencost")
+# Files that sit beside the feeds and are never feeds: not worth a notice when skipped.
+NOT_FEEDS = (".beancount", ".bean", ".toml", ".md")
 # Books with more errors than this are summarised, not listed.
 SHOWN_LEDGER_ERRORS = 10
 
@@ -71,9 +73,12 @@ def with_overrides(config: ImportConfig, export_time: datetime | None, period: s
 
 def load_books(ledger: Path) -> list[data.Directive]:
     """The books' entries; books that do not load cleanly are refused (dedup would be blind)."""
+    if not ledger.is_file():
+        raise Failure([f"{ledger}: the books' main file (ledger, or -e) does not exist"])
     entries, errors, _ = loader.load_file(str(ledger))
     if errors:
-        lines = [f"{ledger}: the books have {len(errors)} errors; fix them (bean-check) before importing:"]
+        count = f"{len(errors)} error{'s' if len(errors) > 1 else ''}"
+        lines = [f"{ledger}: the books have {count}; fix them (bean-check) before importing:"]
         for error in errors[:SHOWN_LEDGER_ERRORS]:
             source = error.source or {}
             lines.append(f"{source.get('filename', ledger)}:{source.get('lineno', 0)}: {error.message}")
@@ -99,9 +104,17 @@ Extracted = tuple[str, list[data.Directive], str, FeedImporter]
 
 
 def extract_all(
-    importers: Sequence[FeedImporter], sources: Sequence[str], existing: list[data.Directive]
+    importers: Sequence[FeedImporter],
+    sources: Sequence[str],
+    existing: list[data.Directive],
+    notices: list[str],
 ) -> list[Extracted]:
-    """Every identified file's entries, deduplicated in beangulp's order; Failure listing every problem."""
+    """Every identified file's entries, deduplicated in beangulp's order; Failure listing every problem.
+
+    A file no importer identifies is named in `notices` (a feed whose header was
+    mangled must not vanish without a word), except the books, configuration and
+    notes that live beside the feeds (NOT_FEEDS).
+    """
     problems: list[FeedProblem] = []
     extracted: list[Extracted] = []
     for filename in progress(list(feed_files(sources))):
@@ -111,6 +124,8 @@ def extract_all(
             problems.append(FeedProblem(filename, None, str(error).replace("\n", " ")))
             continue
         if importer is None:
+            if Path(filename).suffix not in NOT_FEEDS and not Path(filename).name.startswith("."):
+                notices.append(f"{filename}: skipped: no configured importer identifies it")
             continue
         try:
             entries = beangulp_extract.extract_from_file(importer, filename, existing)
@@ -187,7 +202,11 @@ def extract_command(
     importers = build_importers(config)
     ledger = Path(existing) if existing else config.ledger
     books = load_books(ledger) if ledger is not None else []
-    extracted = extract_all(importers, src, books)
+    notices: list[str] = []
+    try:
+        extracted = extract_all(importers, src, books, notices)
+    finally:
+        report(notices, sys.stderr)
     write_atomically(output, extracted)
 
 
