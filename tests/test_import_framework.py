@@ -131,10 +131,10 @@ def test_config_error_is_printed_as_one_located_line(close: Path, capsys: pytest
     (close / "imports.toml").write_text(CONFIG + "[usage-typo]\n")
     assert run(close, "extract", str(close / "feeds")) == 1
     err = capsys.readouterr().err
-    assert (
-        err
-        == f"{close / 'imports.toml'}:{line_of(CONFIG + '[usage-typo]', 'usage-typo')}: usage-typo: unknown key or table "
-        + ("(known: ledger, [usage], [timesheets], [slurm], [opencost], [focus])\n")
+    line = line_of(CONFIG + "[usage-typo]", "usage-typo")
+    assert err == (
+        f"{close / 'imports.toml'}:{line}: usage-typo: unknown key or table "
+        "(known: ledger, [usage], [timesheets], [slurm], [opencost], [focus])\n"
     )
 
 
