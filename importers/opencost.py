@@ -248,8 +248,8 @@ class OpenCostImporter(FeedImporter):
         if target is None:
             known = ", ".join(sorted(self.settings.workloads))
             found.append(
-                f"unknown workload {label!r} ({self.settings.label}; "
-                f"the [opencost] workloads table knows: {known})"
+                f"unknown workload {label!r} in {self.settings.label} "
+                f"(the [opencost] workloads table knows: {known})"
             )
         cluster = allocation.cluster
         if not isinstance(cluster, str) or not cluster or "/" in cluster:

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from beancount.core import data
-from helpers import line_of
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -262,5 +261,3 @@ def test_identify_needs_the_sacct_header(tmp_path: Path) -> None:
     other = tmp_path / "other.txt"
     other.write_text("JobID,Start,End,AllocTRES\n")
     assert not reader.identify(str(other))
-    text = HEADER + "1|orion-a|pretrain|||x|y|gres/gpu=1\n"
-    assert line_of(text, "pretrain") == 2
