@@ -124,6 +124,9 @@ class OpenCostImporter(FeedImporter):
     def account(self, filepath: str) -> data.Account:
         return "Equity:Stats:GPUH"
 
+    def exclusive_accounts(self, entry: data.Transaction) -> set[str]:
+        return {posting.account for posting in entry.postings if posting.account != self.settings.offset}
+
     def extract_entries(self, filepath: str) -> list[data.Directive]:
         problems: list[FeedProblem] = []
         if filepath.endswith(".json"):

@@ -114,6 +114,9 @@ class SlurmImporter(FeedImporter):
     def account(self, filepath: str) -> data.Account:
         return "Equity:Stats:GPUH"
 
+    def exclusive_accounts(self, entry: data.Transaction) -> set[str]:
+        return {posting.account for posting in entry.postings if posting.account != self.settings.offset}
+
     def required(self) -> tuple[str, ...]:
         columns = ["JobID", "Start", "End", "AllocTRES", self.settings.label]
         if self.settings.cluster is None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from beancount.core import data
+from helpers import line_of
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -261,3 +262,32 @@ def test_identify_needs_the_sacct_header(tmp_path: Path) -> None:
     other = tmp_path / "other.txt"
     other.write_text("JobID,Start,End,AllocTRES\n")
     assert not reader.identify(str(other))
+
+
+def test_a_month_the_books_already_hold_by_hand_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The example books type in October 2026's GPU-hours; a Slurm export of October would count them twice.
+    root = Path(__file__).resolve().parent.parent
+    config = root / "importers" / "samples" / "imports.toml"
+    feed = root / "importers" / "samples" / "slurm" / "sacct-2026-11.txt"
+    october = tmp_path / "sacct-2026-10.txt"
+    october.write_text(
+        feed.read_text().replace("2026-11-", "2026-10-").replace("2026-12-01T0", "2026-11-01T0")
+    )
+    assert cli.main(["--config", str(config), "extract", str(october), "--period", "2026-10"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    drivers = root / "ledger" / "drivers.beancount"
+    october_gpuh = line_of(drivers, '"GPU-hours by workload, October 2026"')
+    expected = {
+        f"{october}:{line}: the books already post to {account} in 2026-10 at {drivers}:{october_gpuh} "
+        f"(written by hand, no import-id); importing 'slurm/2026-10/{cluster}' would count the month twice"
+        for line, account, cluster in [
+            (8, "Equity:Stats:GPUH:Rollouts", "orion-a"),
+            (2, "Equity:Stats:GPUH:Training:Orion", "orion-a"),
+            (6, "Equity:Stats:GPUH:Training:Wren", "orion-a"),
+            (10, "Equity:Stats:GPUH:Evals", "orion-b"),
+            (16, "Equity:Stats:GPUH:Training:Wren", "orion-b"),
+        ]
+    }
+    assert set(err) == expected
