@@ -75,7 +75,12 @@ def slurm_settings(config: ImportConfig) -> SlurmSettings:
 
 
 def parse_time(text: str) -> datetime.datetime:
-    return datetime.datetime.strptime(text, TIME_FORMAT)
+    """sacct's `%FT%T` (UTC by the export's convention), or the same with an offset (a
+    SLURM_TIME_FORMAT with `%z`), converted to UTC. ValueError otherwise."""
+    if len(text) == len("2026-11-01T00:00:00"):
+        return datetime.datetime.strptime(text, TIME_FORMAT)
+    moment = datetime.datetime.strptime(text, TIME_FORMAT + "%z")
+    return moment.astimezone(datetime.UTC).replace(tzinfo=None)
 
 
 def gpu_count(tres: str) -> int | None:

@@ -1,4 +1,4 @@
-"""Timesheets (CSV: date, employee, team, activity, hours) to monthly `HOUR` driver postings.
+"""Timesheets (CSV: date, employee, team, activity, hours; any order and case) to monthly `HOUR` drivers.
 
 One transaction per month and team account, dated the month's last day, with a
 posting per activity (`<team account>:<activity component>`) and the total on
@@ -92,7 +92,7 @@ class TimesheetImporter(FeedImporter):
     def identify(self, filepath: str) -> bool:
         # Three of the five columns make it a timesheet; a missing one is then an error at line 1
         # (identifying only perfect files would skip a damaged timesheet without a word).
-        header = read_header(filepath)
+        header = read_header(filepath, fold_case=True)
         return header is not None and len(set(header) & set(COLUMNS)) >= 3 and "employee" in header
 
     def account(self, filepath: str) -> data.Account:
@@ -102,7 +102,7 @@ class TimesheetImporter(FeedImporter):
         return {posting.account for posting in entry.postings if posting.account != self.settings.offset}
 
     def extract_entries(self, filepath: str) -> list[data.Directive]:
-        rows, problems = read_rows(filepath, COLUMNS)
+        rows, problems = read_rows(filepath, COLUMNS, fold_case=True)
         bookings: list[Booking] = []
         for row in rows:
             booking = self.booking(filepath, row, problems)

@@ -292,3 +292,18 @@ def test_a_month_the_books_already_hold_by_hand_is_refused(
         ]
     }
     assert set(err) == expected
+
+
+def test_times_with_an_offset_are_read_in_utc(tmp_path: Path) -> None:
+    rows = "1|orion-a|pretrain|||2026-12-01T01:00:00+0200|2026-12-01T03:00:00+0200|gres/gpu=1\n"
+    entries = importer(tmp_path).extract_entries(export(tmp_path, rows))
+    assert figures(entries) == {
+        ("slurm/2026-11/orion-a", "2026-11-30"): {
+            "Equity:Stats:GPUH:Training:Orion": Decimal("1.000000"),
+            "Equity:Stats:Offset": Decimal("-1.000000"),
+        },
+        ("slurm/2026-12/orion-a", "2026-12-31"): {
+            "Equity:Stats:GPUH:Training:Orion": Decimal("1.000000"),
+            "Equity:Stats:Offset": Decimal("-1.000000"),
+        },
+    }

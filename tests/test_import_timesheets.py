@@ -177,3 +177,11 @@ def test_identify_reads_the_header_not_the_name(tmp_path: Path) -> None:
     binary = tmp_path / "blob.csv"
     binary.write_bytes(b"\xff\xfe\x00garbage")
     assert not reader.identify(str(binary))
+
+
+def test_header_names_in_any_case(tmp_path: Path) -> None:
+    text = "Date,Employee,Team,Activity,Hours\n2026-11-02,ann,ops,serving,6\n"
+    reader = importer(tmp_path)
+    path = sheet(tmp_path, text)
+    assert reader.identify(path)
+    assert postings(reader.extract_entries(path)[0])["Equity:Stats:Hours:DatacenterOps:Serving"] == Decimal(6)
