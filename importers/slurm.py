@@ -26,6 +26,7 @@ separated by `|` (`sacct -P`; run with `TZ=UTC` so times are UTC), e.g.
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -74,12 +75,17 @@ def slurm_settings(config: ImportConfig) -> SlurmSettings:
     )
 
 
+SACCT_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:?\d{2})?")
+
+
 def parse_time(text: str) -> datetime.datetime:
     """sacct's `%FT%T` (UTC by the export's convention), or the same with an offset (a
     SLURM_TIME_FORMAT with `%z`), converted to UTC. ValueError otherwise."""
-    if len(text) == len("2026-11-01T00:00:00"):
-        return datetime.datetime.strptime(text, TIME_FORMAT)
-    moment = datetime.datetime.strptime(text, TIME_FORMAT + "%z")
+    if not SACCT_TIME.fullmatch(text):
+        raise ValueError(text)
+    moment = datetime.datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        return moment
     return moment.astimezone(datetime.UTC).replace(tzinfo=None)
 
 

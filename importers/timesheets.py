@@ -36,6 +36,8 @@ from .rows import Row, read_header, read_rows
 COLUMNS = ("date", "employee", "team", "activity", "hours")
 UNIT = "HOUR"
 HOURS_IN_A_DAY = Decimal(24)
+# Rows of one person's day named in the over-24-hours message.
+SHOWN_ROWS = 10
 
 
 @dataclass(frozen=True)
@@ -213,7 +215,9 @@ def over_a_day(filepath: str, bookings: list[Booking]) -> list[FeedProblem]:
     for (employee, day), members in days.items():
         total = sum((booking.hours for booking in members), Decimal(0))
         if total > HOURS_IN_A_DAY:
-            lines = ", ".join(str(booking.line) for booking in members)
+            lines = ", ".join(str(booking.line) for booking in members[:SHOWN_ROWS])
+            if len(members) > SHOWN_ROWS:
+                lines += f" and {len(members) - SHOWN_ROWS} more"
             problems.extend(
                 FeedProblem(
                     filepath,

@@ -109,8 +109,11 @@ def test_split_is_exact_to_six_places_and_adds_up(gpus: int, start: datetime.dat
 
 
 def test_apportion_hands_the_rounding_to_the_largest_remainders() -> None:
-    thirds = [Fraction(1, 3 * 10**6)] * 3  # 0.000000333... each, 0.000001 together
-    assert apportion(thirds) == [Decimal("0.000001"), Decimal("0.000000"), Decimal("0.000000")]
+    # Three thirds of a millionth: 0.000001 together, given to the first of the tied remainders.
+    assert apportion([1, 1, 1], 3) == [Decimal("0.000001"), Decimal("0.000000"), Decimal("0.000000")]
+    # 2.5 millionths: the total rounds half to even (2), the larger remainder takes the unit.
+    assert apportion([3, 2], 2) == [Decimal("0.000001"), Decimal("0.000001")]
+    assert apportion([1, 6], 2) == [Decimal("0.000001"), Decimal("0.000003")]  # 3.5 -> 4
 
 
 def test_steps_are_not_counted_only_job_rows(tmp_path: Path) -> None:
