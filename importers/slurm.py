@@ -37,7 +37,7 @@ from .base import FeedImporter
 from .config import ImportConfig, Table
 from .errors import FeedProblem, FeedRejected
 from .gpuhours import Usage, gpu_entries, split_gpu_hours
-from .rows import Row, read_header, read_rows
+from .rows import Row, iter_rows, read_header
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
 NO_TIME = ("Unknown", "None", "")
@@ -135,24 +135,19 @@ class SlurmImporter(FeedImporter):
         return tuple(columns)
 
     def extract_entries(self, filepath: str) -> list[data.Directive]:
-        rows, problems = read_rows(filepath, self.required(), "|")
-        jobs = {row.fields["JobID"] for row in rows if "." not in row.fields["JobID"]}
+        problems: list[FeedProblem] = []
+        jobs: set[str] = set()
+        orphans: list[tuple[int, str]] = []  # steps read before (or without) their job row
         seen: dict[tuple[str, str, str], int] = {}
         usages: list[Usage] = []
         cut: dict[str, dict[str, object]] = {}
-        for row in rows:
+        for row in iter_rows(filepath, self.required(), problems, "|"):
             job = row.fields["JobID"]
             if "." in job:
                 if job.split(".", 1)[0] not in jobs:
-                    problems.append(
-                        FeedProblem(
-                            filepath,
-                            row.line,
-                            f"step {job} without its job row {job.split('.', 1)[0]}: the export is cut "
-                            "(steps are not counted, only job rows)",
-                        )
-                    )
+                    orphans.append((row.line, job))
                 continue
+            jobs.add(job)
             key = (job, row.fields["Start"], row.fields.get("Cluster", ""))
             if key in seen:
                 problems.append(
@@ -161,6 +156,17 @@ class SlurmImporter(FeedImporter):
                 continue
             seen[key] = row.line
             usages.extend(self.usages(filepath, row, problems, cut))
+        for line, step in orphans:
+            parent = step.split(".", 1)[0]
+            if parent not in jobs:
+                problems.append(
+                    FeedProblem(
+                        filepath,
+                        line,
+                        f"step {step} without its job row {parent}: the export is cut "
+                        "(steps are not counted, only job rows)",
+                    )
+                )
         if problems:
             raise FeedRejected(sorted(problems, key=lambda p: (p.row or 0, p.message)))
         return gpu_entries(self.feed, "GPU scheduler", filepath, usages, self.settings.offset, cut)

@@ -31,7 +31,7 @@ from .base import FeedImporter, entry_meta, source_meta
 from .config import ImportConfig, Table
 from .errors import FeedProblem, FeedRejected
 from .keys import import_id
-from .rows import Row, read_header, read_rows
+from .rows import Row, iter_rows, read_header
 
 COLUMNS = ("date", "employee", "team", "activity", "hours")
 UNIT = "HOUR"
@@ -104,9 +104,9 @@ class TimesheetImporter(FeedImporter):
         return {posting.account for posting in entry.postings if posting.account != self.settings.offset}
 
     def extract_entries(self, filepath: str) -> list[data.Directive]:
-        rows, problems = read_rows(filepath, COLUMNS, fold_case=True)
+        problems: list[FeedProblem] = []
         bookings: list[Booking] = []
-        for row in rows:
+        for row in iter_rows(filepath, COLUMNS, problems, fold_case=True):
             booking = self.booking(filepath, row, problems)
             if booking is not None:
                 bookings.append(booking)
