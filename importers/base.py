@@ -129,7 +129,7 @@ def unopened_accounts(
                 reason = "is not opened in the books; add an `open` (or map the label to an opened account)"
             elif opened.date > entry.date:
                 reason = f"is opened only on {opened.date}, after {entry.date}"
-            elif posting.account in closes and closes[posting.account] <= entry.date:
+            elif posting.account in closes and closes[posting.account] < entry.date:  # the close day is open
                 reason = f"is closed on {closes[posting.account]}"
             elif opened.currencies and unit is not None and unit not in opened.currencies:
                 reason = f"is opened for {', '.join(opened.currencies)}, not {unit}"
