@@ -119,8 +119,10 @@ class SlurmImporter(FeedImporter):
         self.settings = slurm_settings(config)
 
     def identify(self, filepath: str) -> bool:
+        # A `|`-separated header naming JobID is sacct's; a missing column is then an error at line 1
+        # (identifying only complete exports would skip a damaged one without a word).
         header = read_header(filepath, "|")
-        return header is not None and "JobID" in header and "AllocTRES" in header
+        return header is not None and len(header) > 1 and "JobID" in header
 
     def account(self, filepath: str) -> data.Account:
         return "Equity:Stats:GPUH"

@@ -266,6 +266,15 @@ def test_identify_needs_the_sacct_header(tmp_path: Path) -> None:
     other = tmp_path / "other.txt"
     other.write_text("JobID,Start,End,AllocTRES\n")
     assert not reader.identify(str(other))
+    other.write_text(
+        "JobID|Cluster|Account|Start|End\n1|orion-a|evals|2026-11-01T00:00:00|2026-11-01T01:00:00\n"
+    )
+    assert reader.identify(str(other))
+    with pytest.raises(FeedRejected) as raised:
+        reader.extract_entries(str(other))
+    assert [(p.row, p.message) for p in raised.value.problems] == [
+        (1, "missing column(s) AllocTRES (header: JobID, Cluster, Account, Start, End)")
+    ]
 
 
 def test_a_month_the_books_already_hold_by_hand_is_refused(
