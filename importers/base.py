@@ -5,7 +5,8 @@ file name), `account`, `date` and `extract_entries`, which returns the file's
 entries or raises `FeedRejected` with every problem of the file. The framework
 adds, in `extract`, the check that the books open every account an entry names
 (with the unit it posts), and, in `deduplicate`, the keying of
-`keys.mark_duplicates`.
+`keys.mark_duplicates` and the refusal of a month a hand-written driver entry
+already holds (`exclusive_accounts`).
 
 Each entry's `meta` holds `filename` (the feed file) and `lineno` (the first
 source row behind the entry, 0 for an aggregate with none), `import-id`, and the
