@@ -319,3 +319,45 @@ def test_times_with_an_offset_are_read_in_utc(tmp_path: Path) -> None:
             "Equity:Stats:Offset": Decimal("-1.000000"),
         },
     }
+
+
+@given(
+    jobs=st.lists(
+        st.tuples(
+            st.integers(0, 64),
+            st.datetimes(datetime.datetime(2026, 10, 1), datetime.datetime(2027, 2, 1)),
+            st.integers(0, 90 * 86400),
+            st.sampled_from(["pretrain", "evals"]),
+        ),
+        max_size=30,
+    )
+)
+def test_posted_hours_are_each_jobs_hours_to_six_places(
+    tmp_path_factory: pytest.TempPathFactory, jobs: list[tuple[int, datetime.datetime, int, str]]
+) -> None:
+    """The totals a reader computes from the raw rows (GPUs x elapsed / 3600 per job, rounded to 6
+    places) are what the entries post, per workload, over all months."""
+    tmp_path = tmp_path_factory.mktemp("jobs")
+    config = CONFIG.replace("export-time = 2026-12-01T06:00:00", "export-time = 2027-06-01T00:00:00")
+    rows = ""
+    expected: dict[str, Decimal] = {
+        "Equity:Stats:GPUH:Training:Orion": Decimal(0),
+        "Equity:Stats:GPUH:Evals": Decimal(0),
+    }
+    accounts = {"pretrain": "Equity:Stats:GPUH:Training:Orion", "evals": "Equity:Stats:GPUH:Evals"}
+    for number, (gpus, start, seconds, label) in enumerate(jobs):
+        start = start.replace(microsecond=0)
+        end = start + datetime.timedelta(seconds=seconds)
+        rows += (
+            f"{number}|orion-a|{label}|||{start:%Y-%m-%dT%H:%M:%S}|{end:%Y-%m-%dT%H:%M:%S}|gres/gpu={gpus}\n"
+        )
+        exact = Fraction(gpus * seconds, 3600)
+        expected[accounts[label]] += Decimal(round(exact * 10**6)).scaleb(-6)
+    entries = importer(tmp_path, config).extract_entries(export(tmp_path, rows))
+    posted = {account: Decimal(0) for account in expected}
+    for amounts in figures(entries).values():
+        assert sum(amounts.values()) == 0
+        for account, number in amounts.items():
+            if account != "Equity:Stats:Offset":
+                posted[account] += number
+    assert posted == expected
