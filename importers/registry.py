@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from .base import FeedImporter
 from .config import ConfigError, ImportConfig
+from .focus import FocusImporter
 from .timesheets import TimesheetImporter
 
 # One line per feed (its `feed` is the name of its TOML table).
-IMPORTERS: tuple[type[FeedImporter], ...] = (TimesheetImporter,)
+IMPORTERS: tuple[type[FeedImporter], ...] = (TimesheetImporter, FocusImporter)
 
 
 def build_importers(config: ImportConfig) -> list[FeedImporter]:
