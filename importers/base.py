@@ -152,9 +152,12 @@ def overlapping_periods(
     existing: Sequence[data.Directive],
     exclusive: Callable[[data.Transaction], set[str]],
 ) -> list[FeedProblem]:
-    """A problem per new entry posting to an exclusive account that the books already post to that month.
+    """A problem per new entry posting to an exclusive account that a hand-written entry posts to that month.
 
-    Duplicates (marked by keys.mark_duplicates) are skipped: they are the same entry.
+    Entries with an import-id are told apart by their ids (keys.mark_duplicates:
+    same figures, a duplicate; other figures, an error), and several imported
+    entries may share an account in a month (one per cluster, say). A hand-written
+    driver entry of the same month and account is the overlap no id can see.
     """
     held: dict[tuple[str, str], data.Transaction] = {}
     for entry in existing:
@@ -168,21 +171,19 @@ def overlapping_periods(
         key = entry_import_id(entry)
         for account in sorted(exclusive(entry)):
             previous = held.get((account, f"{entry.date:%Y-%m}"))
-            if previous is None or entry_import_id(previous) == key:
-                continue
+            if previous is None or entry_import_id(previous) is not None:
+                continue  # imported entries are told apart by their ids (keys.mark_duplicates)
             posting_meta = next(
                 (p.meta for p in entry.postings if p.account == account and p.meta and "lineno" in p.meta),
                 entry.meta,
             )
             row = posting_meta.get("lineno")
-            other = entry_import_id(previous)
-            origin = f"import-id {other!r}" if other else "no import-id: written by hand"
             problems.append(
                 FeedProblem(
                     str(posting_meta.get("filename", "?")),
                     row if isinstance(row, int) and row > 0 else None,
                     f"the books already post to {account} in {entry.date:%Y-%m} at {where(previous)} "
-                    f"({origin}); importing {key!r} would count the month twice",
+                    f"(written by hand, no import-id); importing {key!r} would count the month twice",
                 )
             )
     return problems

@@ -5,10 +5,17 @@ from __future__ import annotations
 from .base import FeedImporter
 from .config import ConfigError, ImportConfig
 from .focus import FocusImporter
+from .opencost import OpenCostImporter
+from .slurm import SlurmImporter
 from .timesheets import TimesheetImporter
 
 # One line per feed (its `feed` is the name of its TOML table).
-IMPORTERS: tuple[type[FeedImporter], ...] = (TimesheetImporter, FocusImporter)
+IMPORTERS: tuple[type[FeedImporter], ...] = (
+    TimesheetImporter,
+    SlurmImporter,
+    OpenCostImporter,
+    FocusImporter,
+)
 
 
 def build_importers(config: ImportConfig) -> list[FeedImporter]:
