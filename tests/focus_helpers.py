@@ -14,10 +14,12 @@ from ailab_books.importers.focus import FocusImporter
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "importers" / "samples" / "focus"
-CONFIG = SAMPLES / "focus.toml"
-BOOKS = SAMPLES / "books.beancount"
+# The samples' configuration ([focus] of lab-import's sample configuration) and the books it names.
+CONFIG = ROOT / "importers" / "samples" / "imports.toml"
+BOOKS = ROOT / "ledger" / "main.beancount"
 GOOD_SAMPLES = ("nimbus-2026-10.csv", "brisa-eur-2026-10.csv")
-MALFORMED = SAMPLES / "malformed" / "bad-rows-2026-10.csv"
+# Not under importers/samples/: every file there is a feed with a golden output.
+MALFORMED = ROOT / "tests" / "data" / "focus" / "bad-rows-2026-10.csv"
 
 ROUTES = """
 [[focus.route]]
@@ -90,7 +92,7 @@ def sample_with(tmp_path: Path, name: str, changes: dict[int, dict[str, str]]) -
 
 @functools.cache
 def books_entries() -> tuple[data.Directive, ...]:
-    """The example books with the samples' extra accounts (books.beancount), loaded once."""
+    """The example books, loaded once."""
     entries, errors, _ = loader.load_file(str(BOOKS))
     assert errors == [], errors
     return tuple(entries)

@@ -8,7 +8,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from focus_helpers import MALFORMED, ROUTES, books_entries, importer, sample_with, simple_table, write_config
+from focus_helpers import (
+    CONFIG,
+    MALFORMED,
+    ROUTES,
+    books_entries,
+    importer,
+    sample_with,
+    simple_table,
+    write_config,
+)
 
 from ailab_books.importers.cli import main as lab_import
 from ailab_books.importers.config import ConfigError, load_config
@@ -50,8 +59,7 @@ def test_lab_import_prints_every_problem_and_writes_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     output = tmp_path / "out.beancount"
-    config = str(MALFORMED.parent.parent / "focus.toml")
-    assert lab_import(["--config", config, "extract", str(MALFORMED), "-o", str(output)]) == 1
+    assert lab_import(["--config", str(CONFIG), "extract", str(MALFORMED), "-o", str(output)]) == 1
     err = capsys.readouterr().err.splitlines()
     assert not output.exists()
     assert len(err) == 7 and all(line.startswith(f"{MALFORMED}:") for line in err)
