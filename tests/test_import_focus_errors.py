@@ -208,3 +208,16 @@ def test_a_configuration_mistake_names_the_file_table_and_key(
     assert (error.path, error.table, error.key) == (path, "focus", key)
     assert message in error.message
     assert str(error).startswith(f"{path}:")
+
+
+def test_two_billing_periods_in_one_invoice_is_an_error_at_the_row_that_differs(tmp_path: Path) -> None:
+    september = {"BillingPeriodStart": "2026-09-01T00:00:00Z", "BillingPeriodEnd": "2026-10-01T00:00:00Z"}
+    document = sample_with(
+        tmp_path, "bill.csv", {3: {**september, "ChargePeriodStart": "2026-09-03T00:00:00Z"}}
+    )
+    (problem,) = problems_of(document)
+    assert (problem.filename, problem.row) == (str(document), 5)
+    assert problem.message == (
+        "billing period 2026-09-01T00:00:00Z/2026-10-01T00:00:00Z differs from "
+        "2026-10-01T00:00:00Z/2026-11-01T00:00:00Z on row 2, in the same invoice NAC-2610-0042"
+    )
