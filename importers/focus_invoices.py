@@ -234,9 +234,9 @@ def _round_to_total(exact: Sequence[Decimal], total: Decimal, cent: Decimal) -> 
     rounded = [value.quantize(cent, rounding=ROUND_HALF_UP) for value in exact]
     steps = int((total - sum(rounded, Decimal(0))) / cent)
     if steps:
-        step = cent if steps > 0 else -cent
-        # The postings rounding moved furthest from their exact value in the wrong direction come first.
-        order = sorted(range(len(exact)), key=lambda i: (-(exact[i] - rounded[i]) * step.copy_sign(1), i))
+        step, direction = (cent, 1) if steps > 0 else (-cent, -1)
+        # Adding cents: the postings rounded furthest down first; taking cents: furthest up first.
+        order = sorted(range(len(exact)), key=lambda i: (-direction * (exact[i] - rounded[i]), i))
         for index in order[: abs(steps)]:
             rounded[index] += step
     return rounded
