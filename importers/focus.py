@@ -1,4 +1,4 @@
-"""The FOCUS cloud-bill importer: a FOCUS export (CSV) to one expense transaction per invoice.
+"""The FOCUS cloud-bill importer: a FOCUS export (CSV or Parquet) to one expense transaction per invoice.
 
 How a bill is booked (dates, routing, cents, corrections) is in
 `focus_invoices`; how rows are read and checked in `focus_rows`; the
@@ -19,13 +19,12 @@ from .base import FeedImporter
 from .config import ImportConfig
 from .errors import FeedRejected
 from .focus_invoices import FEED, build_invoices, last_day
-from .focus_rows import is_focus_header, read_lines
+from .focus_rows import is_focus_header, is_parquet, read_focus_header, read_lines
 from .focus_settings import focus_settings
-from .rows import read_header
 
 
 class FocusImporter(FeedImporter):
-    """Imports FOCUS 1.0-1.2 cost and usage exports (CSV) as invoices payable."""
+    """Imports FOCUS 1.0-1.2 cost and usage exports (CSV or Parquet) as invoices payable."""
 
     feed: ClassVar[str] = FEED
 
@@ -34,13 +33,13 @@ class FocusImporter(FeedImporter):
         self.settings = focus_settings(config)
 
     def identify(self, filepath: str) -> bool:
-        """A CSV file whose header has FOCUS's billing columns (BilledCost, BillingCurrency, ...).
+        """A CSV or Parquet file with FOCUS's billing columns (BilledCost, BillingCurrency, ...).
 
         Only the columns that make a file a FOCUS export at all: a FOCUS file that lacks
         another column the importer needs is identified, then refused with a located
         error, rather than silently left out of the run.
         """
-        return Path(filepath).suffix.lower() == ".csv" and is_focus_header(read_header(filepath))
+        return is_focus_header(read_focus_header(Path(filepath)))
 
     def account(self, filepath: str) -> data.Account:
         # Where beangulp's archive files the bill: the (first) payable account.
@@ -62,5 +61,7 @@ class FocusImporter(FeedImporter):
         entries, invoice_problems = build_invoices(str(path), lines, self.settings)
         problems += invoice_problems
         if problems:
+            if is_parquet(path):  # a Parquet row has no line: its position, said in the message
+                problems = [p._replace(message=f"row {p.row}: {p.message}") if p.row else p for p in problems]
             raise FeedRejected(sorted(problems, key=lambda problem: (problem.row or 0, problem.message)))
         return list(entries)

@@ -178,7 +178,7 @@ def _invoice(
             "billing-account": first.billing_account,
             "billing-period": _period(first),
             "rows": Decimal(len(routed)),
-            "billed-cost": total,
+            "billed-cost": plain(total),
         },
     )
     postings: list[data.Posting] = []
@@ -192,7 +192,7 @@ def _invoice(
         if key.corrects is not None:
             posting_meta["corrects"] = key.corrects
         if exact_sum != amount:
-            posting_meta["billed-cost"] = exact_sum
+            posting_meta["billed-cost"] = plain(exact_sum)
         postings.append(data.Posting(key.account, Amount(amount, currency), None, None, None, posting_meta))
     payable = settings.payable[currency]
     payable_meta = source_meta(filename, first.row)
@@ -208,6 +208,13 @@ def _invoice(
         frozenset({_link(first, settings)}),
         postings,
     )
+
+
+def plain(number: Decimal) -> Decimal:
+    """`number` without trailing zeros past the cents, so the metadata is the same whether the
+    export wrote `0.0049` (CSV) or `0.0049000000` (a Parquet DECIMAL(38, 10))."""
+    normal = number.normalize()
+    return normal if normal.as_tuple().exponent < -2 else number.quantize(Decimal("0.01"))
 
 
 def last_day(line: FocusLine) -> date:

@@ -31,6 +31,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from .errors import FeedProblem, FeedRejected
+from .focus_parquet import read_parquet_header, read_parquet_rows
 from .focus_settings import CHARGE_CATEGORIES, FocusSettings
 from .rows import read_header, read_rows
 
@@ -79,20 +80,37 @@ def is_focus_header(header: list[str] | None) -> bool:
     return header is not None and all(column in header for column in IDENTIFYING_COLUMNS)
 
 
+def is_parquet(path: Path) -> bool:
+    return path.suffix.lower() == ".parquet"
+
+
+def read_focus_header(path: Path) -> list[str] | None:
+    """The column names of a FOCUS export in CSV or Parquet (None if it is neither)."""
+    if is_parquet(path):
+        return read_parquet_header(path)
+    if path.suffix.lower() == ".csv":
+        return read_header(path)
+    return None
+
+
 def read_lines(path: Path, settings: FocusSettings) -> tuple[list[FocusLine], list[FeedProblem]]:
-    """Every row of the CSV file at `path` as a FocusLine, and a problem for each row that is not one.
+    """Every row of the CSV or Parquet file at `path` as a FocusLine, and a problem per row that is not.
 
     A missing column refuses the file at its header (FeedRejected at line 1): no row can be read without it.
     """
     filename = str(path)
-    header = read_header(path) or []
+    header = read_focus_header(path) or []
     if INVOICE_ID not in header and not settings.invoice_from_billing_period and is_focus_header(header):
         message = (
             f"missing column {INVOICE_ID} (FOCUS 1.0 and 1.1 exports have none: "
             "set invoice-from-billing-period = true in [focus] to take one invoice per billing period)"
         )
-        raise FeedRejected([FeedProblem(filename, 1, message)])
-    rows, problems = read_rows(path, REQUIRED_COLUMNS)
+        raise FeedRejected([FeedProblem(filename, None if is_parquet(path) else 1, message)])
+    problems: list[FeedProblem] = []
+    if is_parquet(path):
+        rows = read_parquet_rows(path, REQUIRED_COLUMNS)
+    else:
+        rows, problems = read_rows(path, REQUIRED_COLUMNS)
     lines = [line for row in rows if (line := _line(filename, row.line, row.fields, settings, problems))]
     return lines, problems
 
