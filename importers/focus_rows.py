@@ -23,6 +23,7 @@ line break makes a row span several lines, and the row is named by its first.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -207,10 +208,18 @@ def _datetime(column: str, text: str, found: list[str]) -> datetime | None:
     """A FOCUS date-time in UTC: `2026-10-01T00:00:00Z` (or with a space, or +00:00, or naive = UTC)."""
     if not text:
         return None
+    moment = _utc(text)
+    if moment is None:
+        found.append(f"{column} {text!r} is not a date-time (FOCUS writes 2026-10-01T00:00:00Z)")
+    return moment
+
+
+@functools.lru_cache(maxsize=4096)
+def _utc(text: str) -> datetime | None:
+    # Cached: a bill's rows repeat a handful of period boundaries (a third of the reading time).
     try:
         moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
     except ValueError:
-        found.append(f"{column} {text!r} is not a date-time (FOCUS writes 2026-10-01T00:00:00Z)")
         return None
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from beancount.core import account as account_lib
@@ -95,7 +96,7 @@ class FocusSettings:
     # billing account, currency and billing period (the id says so: "period-2026-10").
     invoice_from_billing_period: bool
 
-    @property
+    @cached_property  # asked once per row
     def labels(self) -> frozenset[str]:
         """The workload labels some route names."""
         return frozenset(route.label for route in self.routes if route.label is not None)
