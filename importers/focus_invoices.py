@@ -214,7 +214,8 @@ def plain(number: Decimal) -> Decimal:
     """`number` without trailing zeros past the cents, so the metadata is the same whether the
     export wrote `0.0049` (CSV) or `0.0049000000` (a Parquet DECIMAL(38, 10))."""
     normal = number.normalize()
-    return normal if normal.as_tuple().exponent < -2 else number.quantize(Decimal("0.01"))
+    exponent = normal.as_tuple().exponent  # an int: the amounts are finite (focus_rows checks)
+    return normal if isinstance(exponent, int) and exponent < -2 else number.quantize(Decimal("0.01"))
 
 
 def last_day(line: FocusLine) -> date:
