@@ -324,3 +324,43 @@ def test_a_defect_is_one_line_not_a_traceback(
 def test_identify_names_the_importer(close: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(close, "identify", str(close / "feeds")) == 0
     assert "ailab_books.importers.timesheets" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("books", "reason"),
+    [
+        (
+            BOOKS.replace(
+                "2025-01-01 open Equity:Stats:Hours:DatacenterOps:Training",
+                "2026-12-01 open Equity:Stats:Hours:DatacenterOps:Training",
+            ),
+            "is opened only on 2026-12-01, after 2026-11-30",
+        ),
+        (BOOKS + "2026-11-15 close Equity:Stats:Hours:DatacenterOps:Training\n", "is closed on 2026-11-15"),
+        (
+            BOOKS.replace("DatacenterOps:Training  HOUR", "DatacenterOps:Training  GPUH"),
+            "is opened for GPUH, not HOUR",
+        ),
+    ],
+)
+def test_an_account_opened_too_late_closed_or_for_another_unit_is_an_error(
+    close: Path, capsys: pytest.CaptureFixture[str], books: str, reason: str
+) -> None:
+    (close / "books.beancount").write_text(books)
+    assert run(close, "extract", str(close / "feeds")) == 1
+    assert capsys.readouterr().err == (
+        f"{close / 'feeds' / 'sheet.csv'}:3: account Equity:Stats:Hours:DatacenterOps:Training {reason}\n"
+    )
+
+
+def test_a_file_that_is_not_utf8_is_refused_as_a_whole(
+    close: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (close / "feeds" / "sheet.csv").write_bytes(
+        SHEET.encode() + "2026-11-04,jos\xe9,ops,serving,1\n".encode("latin-1")
+    )
+    assert run(close, "extract", str(close / "feeds")) == 1
+    assert (
+        capsys.readouterr().err
+        == f"{close / 'feeds' / 'sheet.csv'}: not UTF-8 text (invalid continuation byte)\n"
+    )
