@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .base import FeedImporter
 from .config import ConfigError, ImportConfig
+from .focus import FocusImporter
 from .opencost import OpenCostImporter
 from .slurm import SlurmImporter
 from .timesheets import TimesheetImporter
@@ -13,6 +14,7 @@ IMPORTERS: tuple[type[FeedImporter], ...] = (
     TimesheetImporter,
     SlurmImporter,
     OpenCostImporter,
+    FocusImporter,
 )
 
 
