@@ -40,3 +40,26 @@ def balance(entries: list[data.Directive], account: str, currency: str = "USD") 
     """The account's balance in `currency` (its own postings, not its children's), after every entry."""
     node = realization.get(realization.realize(entries), account)
     return Decimal(0) if node is None else node.balance.get_currency_units(currency).number
+
+
+INCLUDE = 'include "'
+
+
+def books_plus(tmp_path: Path, *extra: Path, main: Path | None = None) -> Path:
+    """A top-level file: the example's main file (its options and plugin lines) with ``extra`` files
+    included after the books.
+
+    beancount runs only the ``plugin`` lines of the file it loads, not those of a file it includes, so
+    a test file that merely includes ``ledger/main.beancount`` would check the books with no plugin
+    running. This copies the main file's lines with its includes made absolute instead.
+    """
+    main = main or Path(__file__).resolve().parent.parent / "ledger" / "main.beancount"
+    lines: list[str] = []
+    for line in main.read_text(encoding="utf-8").splitlines():
+        if line.startswith(INCLUDE):
+            line = f'{INCLUDE}{(main.parent / line[len(INCLUDE) : -1]).resolve()}"'
+        lines.append(line)
+    lines += [f'include "{path}"' for path in extra]
+    together = tmp_path / "together.beancount"
+    together.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return together
