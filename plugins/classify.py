@@ -13,7 +13,10 @@ class from the account tree:
 An `open` directive may override the tree with `cost-class: "<class>"`; the
 class then also applies to the account's descendants, unless they set their
 own. In general the nearest ancestor-or-self that says something wins, and at
-one account `open` metadata beats the plugin config, which beats the tree.
+one account `open` metadata beats the plugin config, which beats the tree. A
+config item that an `open`'s own class would thereby defeat (the view says
+"rollouts are inference", an `open` under Rollouts says "training") is an
+error at the plugin line, not a view that silently moves less than it says.
 
 Every transaction that posts to an expense account gets the classes it touches
 as tags (existing tags are kept), so Fava's tag filter can show "#training
@@ -209,6 +212,34 @@ def _parse_config(
     if errors:
         return {}, errors
     return roots, errors
+
+
+def _shadowed(config_roots: dict[str, str], declared: _Declared, where: data.Meta) -> list[ClassifyError]:
+    """Config items that an account's own `cost-class:` would silently defeat.
+
+    The nearest decision wins (an `open` below a config root keeps its own
+    class), so ``Expenses:RnD:Rollouts=inference`` would not reach a
+    ``Expenses:RnD:Rollouts:Compute`` opened with ``cost-class: "training"``:
+    the view would move less than it says. That is an error at the plugin
+    line naming the `open`, and (as for any bad item) no item applies.
+    """
+    errors: list[ClassifyError] = []
+    for name, explicit in sorted(declared.explicit.items()):
+        root = name
+        while root and root not in config_roots:
+            root = account_lib.parent(root) or ""
+        if root and config_roots[root] != explicit:
+            opened = declared.opens[name].meta
+            errors.append(
+                ClassifyError(
+                    where,
+                    f"Bad {PLUGIN_NAME} config item '{root}={config_roots[root]}': it does not reach "
+                    f"'{name}', whose open ({opened.get('filename')}:{opened.get('lineno')}) sets "
+                    f'cost-class "{explicit}"; remove one of the two',
+                    None,
+                )
+            )
+    return errors
 
 
 def _opened_roots(opened: Collection[str]) -> set[str]:
@@ -413,9 +444,11 @@ def classify(
     roots = {f"{expenses_root}:{child}": cls for child, cls in TREE_ROOTS.items()}
     declared, open_errors = _read_opens(entries, expenses_root)
     if config and config.strip():
-        config_roots, config_errors = _parse_config(
-            config, expenses_root, declared.opens, _config_meta(options_map)
-        )
+        where = _config_meta(options_map)
+        config_roots, config_errors = _parse_config(config, expenses_root, declared.opens, where)
+        config_errors += _shadowed(config_roots, declared, where)
+        if config_errors:
+            config_roots = {}
     else:
         config_roots, config_errors = {}, []
     roots.update(config_roots)

@@ -328,15 +328,11 @@ def test_bean_check_prints_file_and_line() -> None:
 def test_config_adds_and_overrides_roots() -> None:
     entries, errors, _ = load(
         """\
-        plugin "ailab_books.plugins.classify" "Expenses:Travel=sga, Expenses:RnD:Demos=sga
-                                   Expenses:COGS:Research=training"
+        plugin "ailab_books.plugins.classify" "Expenses:Travel=sga, Expenses:RnD:Demos=sga"
 
         2026-01-01 open Assets:Bank
         2026-01-01 open Expenses:Travel:Flights
         2026-01-01 open Expenses:RnD:Demos:Booth
-        2026-01-01 open Expenses:COGS:Research
-          cost-class: "shared"
-
         2026-01-10 * "flight"
           Expenses:Travel:Flights  1.00 USD
           Assets:Bank
@@ -344,18 +340,10 @@ def test_config_adds_and_overrides_roots() -> None:
         2026-01-11 * "booth"
           Expenses:RnD:Demos:Booth  1.00 USD
           Assets:Bank
-
-        2026-01-12 * "metadata beats config"
-          Expenses:COGS:Research  1.00 USD
-          Assets:Bank
         """
     )
     assert errors == []
-    assert [t.tags for t in txns(entries)] == [
-        frozenset({"sga"}),
-        frozenset({"sga"}),
-        frozenset({"shared"}),
-    ]
+    assert [t.tags for t in txns(entries)] == [frozenset({"sga"}), frozenset({"sga"})]
 
 
 def test_bad_config_items_are_errors_and_none_applies() -> None:
@@ -631,3 +619,37 @@ def test_docstring_example_runs_as_documented() -> None:
     for (got_line, got_message), (want_line, want_start) in zip(got, want, strict=True):
         assert got_line == want_line, (got_line, got_message)
         assert got_message.startswith(want_start), (got_message, want_start)
+
+
+def test_a_config_item_an_open_would_defeat_is_an_error_at_the_plugin_line(tmp_path: Path) -> None:
+    """The nearest decision wins, so an `open` with its own class below a view's root would keep the
+    class the view says to change: the view would move less than it says, silently. Refused instead."""
+    main = tmp_path / "view.beancount"
+    main.write_text(
+        textwrap.dedent(
+            """\
+            option "operating_currency" "USD"
+            plugin "ailab_books.plugins.classify" "Expenses:RnD:Rollouts=inference Expenses:RnD:Evals=inference"
+
+            2026-01-01 open Assets:Bank
+            2026-01-01 open Expenses:RnD:Rollouts:Compute
+              cost-class: "training"
+            2026-01-01 open Expenses:RnD:Evals:Compute
+              cost-class: "inference"
+
+            2026-01-10 * "rollouts"
+              Expenses:RnD:Rollouts:Compute  1.00 USD
+              Assets:Bank
+            """  # noqa: E501
+        ),
+        encoding="utf-8",
+    )
+    entries, errors, _ = loader.load_file(str(main))
+    assert [(e.source["filename"], e.source["lineno"]) for e in errors] == [(str(main), 2)]
+    assert errors[0].message == (
+        "Bad ailab_books.plugins.classify config item 'Expenses:RnD:Rollouts=inference': it does not "
+        f"reach 'Expenses:RnD:Rollouts:Compute', whose open ({main}:5) sets cost-class \"training\"; "
+        "remove one of the two"
+    )
+    # As for any bad item, none applies: the books' own classes stand.
+    assert txns(entries)[0].tags == frozenset({"training"})
