@@ -12,7 +12,9 @@ What upstream fava-dashboards (2.0.x) exposes and this class does not:
 - ``v2_config`` with a YAML config sends any file its ``utils.path`` names.
 
 Kept: ``v2_config`` for a script config (the page's own code) inside the books'
-folder, and ``v2_ledger``. Every other endpoint, including any a later
+folder, and ``v2_ledger`` (answering for the whole books, not 500, when the
+filter selects no transaction or Fava cannot read the time filter). Added:
+``v2_unit_economics``, the page's per-token figures (``figures``). Every other endpoint, including any a later
 fava-dashboards adds, is dropped: the list is of what is kept. The page's script,
 template and name are upstream's (its bundled JavaScript addresses the extension
 as ``FavaDashboards``). The class also guards Fava's own query API for the
@@ -28,8 +30,11 @@ from typing import Any
 
 import fava_dashboards
 from fava.helpers import FavaAPIError
+from fava.util.date import parse_date
+from fava_dashboards.utils import get_ledger_duration
 from flask import abort, jsonify, make_response, request
 
+from .figures import FiguresCache, Filters
 from .query_guard import refusal
 
 #: Fava's endpoints that hand ``query_string`` to beanquery's shell.
@@ -46,8 +51,10 @@ class FavaDashboards(fava_dashboards.FavaDashboards):  # type: ignore[misc]  # u
         # The endpoints the page calls, and no other: Fava calls ``endpoints[name, method](self)``.
         self.endpoints = {
             ("v2_config", "GET"): FavaDashboards.api_v2_config,
-            ("v2_ledger", "GET"): fava_dashboards.FavaDashboards.api_v2_ledger,
+            ("v2_ledger", "GET"): FavaDashboards.api_v2_ledger,
+            ("v2_unit_economics", "GET"): FavaDashboards.api_v2_unit_economics,
         }
+        self._figures = FiguresCache()
 
     @property
     def extension_dir(self) -> Path:
@@ -74,6 +81,42 @@ class FavaDashboards(fava_dashboards.FavaDashboards):  # type: ignore[misc]  # u
         except FavaAPIError as error:  # as upstream's api_response answers it
             return {"success": False, "error": error.message}, 500
         return {"success": True, "data": {"configJs": config_js}}
+
+    def api_v2_ledger(self) -> Any:
+        """Upstream's ledger data; for a filter that selects no transaction, or a time
+        filter Fava cannot read (upstream answers 500 to both), the whole books' dates
+        and ``filterEmpty`` set, so the page can say so in each panel."""
+        try:
+            data = dict(vars(self.get_ledger_data()))
+            data["filterEmpty"] = False
+        except FavaAPIError:
+            first, last = get_ledger_duration(self.ledger.all_entries)
+            operating = list(self.ledger.options["operating_currency"]) or ["USD"]
+            data = {
+                "dateFirst": first,
+                "dateLast": last,
+                "filterFirst": None,
+                "filterLast": None,
+                "operatingCurrencies": operating,
+                "ccy": operating[0],
+                "accounts": self.ledger.accounts,
+                "commodities": {c.currency: c for c in self.ledger.all_entries_by_type.Commodity},
+                "filterEmpty": True,
+            }
+        return {"success": True, "data": {"ledgerData": data}}
+
+    def api_v2_unit_economics(self) -> Any:
+        """The page's per-token figures for the whole months of the time filter, on the
+        unfiltered books (``figures.respond``); the filters are read as text, never evaluated."""
+        ledger = self.ledger
+        fye = ledger.fava_options.fiscal_year_end
+
+        def load() -> tuple[str, Any, Any, int]:
+            return ledger.beancount_file_path, ledger.all_entries, ledger.options, ledger.mtime
+
+        filters = Filters.from_args(request.args)
+        answer = self._figures.answer(load, filters, lambda text: parse_date(text, fye))
+        return jsonify(answer)
 
 
 def books_folder(included: list[str]) -> Path:

@@ -1,0 +1,220 @@
+"""The page's per-token figures for Fava's filters: ``v2_unit_economics``.
+
+Per-token figures hold only over whole months of the whole books: Fava's
+time filter cuts a month's tokens and costs at different days, and an account,
+tag or payee filter keeps some of a month's money and none (or all) of its
+tokens. So the endpoint never applies Fava's filters to the entries. It reads
+the filter parameters as text, parses only the time with Fava's own date parser
+(nothing from the request is evaluated), and answers with what ``lab-report``
+prints for the whole months that the time filter covers, on the books Fava
+loaded (``ledger.all_entries``, unfiltered), with notices that say how the
+figures relate to the filter:
+
+- a part month: ``showing 2026-09 - 2026-10 (whole months containing your
+  filter 2026-09-15 - 2026-10-15)`` (with en dashes);
+- an account or advanced (tag, payee, ...) filter: the figures are for the whole
+  books, the filter applies to Fava's other pages;
+- no month of the books in the period: ``no data for this filter``;
+- a time filter Fava cannot read: said so, and the whole books are shown.
+
+Answers are cached per load of the books and window (:class:`FiguresCache`).
+"""
+
+from __future__ import annotations
+
+import datetime
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from beancount.core import data
+
+from ailab_books.queries.economics import Month, NothingToReport, Window
+from ailab_books.queries.headline import (
+    DASH,
+    data_window,
+    is_whole_months,
+    months_covering,
+    unit_economics,
+)
+from ailab_books.queries.runner import Ledger, QueryFailed, package_queries, saved_queries
+
+JSON = dict[str, Any]
+#: Fava's filter parameters, as the page sends them.
+FILTER_PARAMS = ("time", "account", "filter")
+MAX_PARAM = 500
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Fava's filter parameters of a request, as text (never evaluated)."""
+
+    time: str = ""
+    account: str = ""
+    advanced: str = ""
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> Filters:
+        def text(name: str) -> str:
+            return str(args.get(name, "") or "").strip()[:MAX_PARAM]
+
+        return cls(text("time"), text("account"), text("filter"))
+
+
+DateParser = Callable[[str], tuple[datetime.date | None, datetime.date | None]]
+
+
+def books_ledger(filename: str, entries: Sequence[data.Directive], options: Mapping[str, Any]) -> Ledger:
+    """The report's view of books Fava loaded: the same entries, the same saved queries."""
+    queries = package_queries()
+    queries.update(saved_queries(entries))
+    return Ledger(filename, list(entries), options, dict(sorted(queries.items())))
+
+
+def _day(day: datetime.date) -> str:
+    return day.isoformat()
+
+
+def respond(
+    ledger: Ledger,
+    filters: Filters,
+    parse_date: DateParser,
+    figures: Callable[[Ledger, Window], JSON] = unit_economics,
+) -> JSON:
+    """The endpoint's answer for ``filters`` (see the module docstring); ``figures``
+    computes the page's figures for a window (:func:`unit_economics`, or a cache of it)."""
+    notices: list[str] = []
+    answer: JSON = {
+        "filters": {"time": filters.time, "account": filters.account, "filter": filters.advanced},
+        "status": "ok",
+        "showing": None,
+        "notices": notices,
+        "data": None,
+    }
+    try:
+        books = data_window(ledger)
+    except NothingToReport:
+        answer.update(status="no-data", message="no data for this filter: the books have no transactions")
+        return answer
+    assert books.start is not None and books.stop is not None
+    window = books
+    if filters.time:
+        begin, end = _parse(parse_date, filters.time)
+        if begin is None or end is None:
+            notices.append(
+                f'Fava cannot read the time filter "{filters.time}" (try 2026, 2026-Q3, 2026-09 or '
+                "2026-09-15 - 2026-10-15): showing the whole books"
+            )
+        else:
+            covering = months_covering(begin, end)
+            assert covering.start is not None and covering.stop is not None
+            start, stop = max(covering.start, books.start), min(covering.stop, books.stop)
+            if start > stop:
+                answer.update(
+                    status="no-data",
+                    message=(
+                        f"no data for this filter: the books run from {books.start} to {books.stop}, "
+                        f"your time filter {_day(begin)} {DASH} {_day(end - datetime.timedelta(days=1))} "
+                        "holds none of their months"
+                    ),
+                )
+                return answer
+            window = Window(start, stop)
+            if not is_whole_months(begin, end):
+                notices.append(
+                    f"showing {_span(window)} (whole months containing your filter "
+                    f"{_day(begin)} {DASH} {_day(end - datetime.timedelta(days=1))}): per-token figures "
+                    "exist for whole months only"
+                )
+            elif window != covering:
+                notices.append(
+                    f"showing {_span(window)}: the months of your filter {filters.time} that the books cover"
+                )
+    for name, value in (("account", filters.account), ("tag/payee", filters.advanced)):
+        if value:
+            notices.append(
+                f"per-token figures are for the whole books over {_span(window)}: your {name} filter "
+                f"\"{value}\" applies to Fava's other pages (a filter keeps part of a month's costs or "
+                "revenue and none of its tokens, which gives no honest per-token figure)"
+            )
+    answer["showing"] = {"start": str(window.start), "stop": str(window.stop), "label": _span(window)}
+    try:
+        answer["data"] = figures(ledger, window)
+    except NothingToReport as error:
+        answer.update(status="no-data", message=f"no data for this filter: {error}")
+    except QueryFailed as error:
+        answer.update(status="error", message=str(error))
+    return answer
+
+
+def _parse(parse_date: DateParser, text: str) -> tuple[datetime.date | None, datetime.date | None]:
+    try:
+        return parse_date(text)
+    except (ValueError, TypeError, OverflowError):
+        return None, None
+
+
+def _span(window: Window) -> str:
+    if window.start == window.stop:
+        return str(window.start)
+    return f"{window.start} {DASH} {window.stop}"
+
+
+class FiguresCache:
+    """Answers per load of the books and filter text, figures per load and window of
+    months, and the report's ledger per load.
+
+    Fava replaces ``all_entries`` with a new list and advances its watcher's
+    ``mtime`` whenever it reloads changed files, so the key ``(id(all_entries),
+    mtime)`` changes with every load; the list is kept alive here with its
+    answers, so its id cannot be reused while cached. Bounded: the oldest
+    answers are dropped first.
+    """
+
+    def __init__(self, size: int = 64) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._load: tuple[int, int] | None = None
+        self._entries: Sequence[data.Directive] | None = None
+        self._ledger: Ledger | None = None
+        self._answers: OrderedDict[Filters, JSON] = OrderedDict()
+        self._figures: OrderedDict[Window, JSON] = OrderedDict()
+
+    def answer(
+        self,
+        load: Callable[[], tuple[str, Sequence[data.Directive], Mapping[str, Any], int]],
+        filters: Filters,
+        parse_date: DateParser,
+    ) -> JSON:
+        filename, entries, options, mtime = load()
+        with self._lock:
+            key = (id(entries), mtime)
+            if self._load != key or self._ledger is None:
+                self._load = key
+                self._entries = entries
+                self._ledger = books_ledger(filename, entries, options)
+                self._answers.clear()
+                self._figures.clear()
+            cached = self._answers.get(filters)
+            if cached is not None:
+                self._answers.move_to_end(filters)
+                return cached
+            result = respond(self._ledger, filters, parse_date, self._window_figures)
+            self._answers[filters] = result
+            while len(self._answers) > self._size:
+                self._answers.popitem(last=False)
+            return result
+
+    def _window_figures(self, ledger: Ledger, window: Window) -> JSON:
+        """unit_economics once per window and load (filters that cover the same months share it)."""
+        cached = self._figures.get(window)
+        if cached is None:
+            cached = self._figures[window] = unit_economics(ledger, window)
+            while len(self._figures) > self._size:
+                self._figures.popitem(last=False)
+        return cached
+
+
+__all__ = ["FILTER_PARAMS", "FiguresCache", "Filters", "Month", "books_ledger", "respond"]
