@@ -86,11 +86,14 @@ def respond(
     """The endpoint's answer for ``filters`` (see the module docstring); ``figures``
     computes the page's figures for a window (:func:`unit_economics`, or a cache of it)."""
     notices: list[str] = []
+    #: One short line per notice, for the chart panels' subtitles.
+    short: list[str] = []
     answer: JSON = {
         "filters": {"time": filters.time, "account": filters.account, "filter": filters.advanced},
         "status": "ok",
         "showing": None,
         "notices": notices,
+        "panel_notices": short,
         "data": None,
     }
     try:
@@ -107,6 +110,7 @@ def respond(
                 f'Fava cannot read the time filter "{filters.time}" (try 2026, 2026-Q3, 2026-09 or '
                 "2026-09-15 - 2026-10-15): showing the whole books"
             )
+            short.append("your time filter cannot be read")
         else:
             covering = months_covering(begin, end)
             assert covering.start is not None and covering.stop is not None
@@ -128,6 +132,10 @@ def respond(
                     f"{_day(begin)} {DASH} {_day(end - datetime.timedelta(days=1))}): per-token figures "
                     "exist for whole months only"
                 )
+                short.append(
+                    f"whole months containing your filter {_day(begin)} {DASH} "
+                    f"{_day(end - datetime.timedelta(days=1))}"
+                )
             elif window != covering:
                 notices.append(
                     f"showing {_span(window)}: the months of your filter {filters.time} that the books cover"
@@ -139,6 +147,7 @@ def respond(
                 f"\"{value}\" applies to Fava's other pages (a filter keeps part of a month's costs or "
                 "revenue and none of its tokens, which gives no honest per-token figure)"
             )
+            short.append(f"per-token figures ignore your {name} filter")
     answer["showing"] = {"start": str(window.start), "stop": str(window.stop), "label": _span(window)}
     try:
         answer["data"] = figures(ledger, window)

@@ -314,6 +314,7 @@ type UnitEconomics = {
   message?: string;
   showing: { start: string; stop: string; label: string } | null;
   notices: string[];
+  panel_notices: string[];
   data: {
     months: string[];
     summary: Row[];
@@ -369,8 +370,8 @@ const fmtTrillionsAxis = (v: number) => `${v.toLocaleString("en-US", { maximumFr
 /** The notice an affected panel shows under its title (empty: the filter applies as is). */
 function noticeOf(ue: UnitEconomics): string {
   if (!ue.showing) return "";
-  const base = `Whole books, ${ue.showing.label} (lab-report --from ${ue.showing.start} --to ${ue.showing.stop})`;
-  const extra = ue.notices.length ? `: ${ue.notices.join("; ")}` : "";
+  const base = `Whole books, ${ue.showing.label}`;
+  const extra = ue.panel_notices.length ? ` (${ue.panel_notices.join("; ")}; see the note above)` : "";
   return base + extra;
 }
 
@@ -393,7 +394,7 @@ function noData(title: string, message: string): EChartsSpec {
 /** The title block of a per-token chart: its notice, so the panel says what it shows. */
 function subtitle(notice: string): any {
   return notice
-    ? { subtext: notice, left: 10, top: 0, subtextStyle: { width: 1200, overflow: "break", fontSize: 12, color: "#444" } }
+    ? { subtext: notice, left: 10, top: 0, subtextStyle: { width: 560, overflow: "break", fontSize: 12, color: "#444" } }
     : undefined;
 }
 
@@ -555,7 +556,7 @@ function segmentMarginsPanel(title: string, by: "tier" | "model") {
         title: subtitle(notice),
         tooltip: { trigger: "axis", valueFormatter: perMtokTip },
         legend: { bottom: 0, itemGap: 8 },
-        grid: { left: 80, right: 20, top: notice ? 60 : 20, bottom: 60 },
+        grid: { left: 80, right: 20, top: notice ? 75 : 30, bottom: 60 },
         xAxis: { type: "category", data: names, axisLabel: { interval: 0, fontWeight: "bold" } },
         yAxis: { type: "value", name: "$ per million tokens", nameGap: 8, axisLabel: { formatter: perMtokAxis } },
         series: series.map((s, i) => ({
@@ -587,7 +588,7 @@ function tokensPanel(title: string, by: "tier" | "model") {
       const spec = stackedBars(title, axis, pivot(ledger, table, by, "trillion_tokens", axis), fmtTrillions, { axisUnit: fmtTrillionsAxis });
       const notice = noticeOf(ue);
       (spec as any).title = subtitle(notice);
-      (spec as any).grid.top = notice ? 60 : 20;
+      (spec as any).grid.top = notice ? 75 : 30;
       (spec as any).series[0].markLine = policyMarks(ue, axis);
       return record(title, spec);
     },
