@@ -140,6 +140,7 @@ def respond(
                 notices.append(
                     f"showing {_span(window)}: the months of your filter {filters.time} that the books cover"
                 )
+                short.append(f"the months of your filter {filters.time} in the books")
     for name, value in (("account", filters.account), ("tag/payee", filters.advanced)):
         if value:
             notices.append(
