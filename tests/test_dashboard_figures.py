@@ -29,7 +29,7 @@ from flask.testing import FlaskClient
 
 from ailab_books.dashboard.figures import FiguresCache, Filters, books_ledger, respond
 from ailab_books.queries.economics import TOTAL, Month, Window, by_segment, per_mtok, summary
-from ailab_books.queries.headline import months_covering, policy_changes, shift
+from ailab_books.queries.headline import DASH, months_covering, policy_changes, shift
 from ailab_books.queries.runner import Ledger, load_ledger
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,13 +39,16 @@ EXT = "extension/FavaDashboards"
 # (query string, expected status, months shown, words every notice must hold)
 CASES: list[tuple[str, str, tuple[str, str] | None, list[str]]] = [
     ("", "ok", ("2025-01", "2026-10"), []),
-    ("time=2026", "ok", ("2026-01", "2026-10"), ["showing 2026-01 – 2026-10"]),
+    ("time=2026", "ok", ("2026-01", "2026-10"), [f"showing 2026-01 {DASH} 2026-10"]),
     ("time=2026-Q3", "ok", ("2026-07", "2026-09"), []),
     (
         "time=2026-09-15 - 2026-10-15",
         "ok",
         ("2026-09", "2026-10"),
-        ["showing 2026-09 – 2026-10 (whole months containing your filter 2026-09-15 – 2026-10-15)"],
+        [
+            f"showing 2026-09 {DASH} 2026-10 "
+            f"(whole months containing your filter 2026-09-15 {DASH} 2026-10-15)"
+        ],
     ),
     ("account=Expenses:COGS", "ok", ("2025-01", "2026-10"), ["your account filter", "Fava's other pages"]),
     ("filter=%23training", "ok", ("2025-01", "2026-10"), ["your tag/payee filter", "#training"]),
@@ -127,6 +130,11 @@ def _window(months: tuple[str, str]) -> Window:
     return Window(start, stop)
 
 
+def _as_sent(row: dict[str, Any]) -> dict[str, Any]:
+    """A row of lab-report's frame as the endpoint sends it (Decimals as exact text)."""
+    return {key: (str(value) if isinstance(value, Decimal) else value) for key, value in row.items()}
+
+
 def _expected_figures(row: dict[str, Any]) -> dict[str, str | None]:
     tokens = Decimal(row["million_tokens"])
 
@@ -177,10 +185,7 @@ def test_figures_are_lab_reports_for_the_whole_months(
     )
     for by in ("tier", "model"):
         expected = by_segment(books, by, window).to_dict("records")
-        assert body["segments"][by] == [
-            {key: (str(value) if isinstance(value, Decimal) else value) for key, value in row.items()}
-            for row in expected
-        ]
+        assert body["segments"][by] == [_as_sent(row) for row in expected]
 
 
 def test_negative_margins_reach_the_page(client: FlaskClient, slug: str) -> None:
