@@ -25,16 +25,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import fava_dashboards
+import jinja2
+from fava.context import g
 from fava.helpers import FavaAPIError
 from fava.util.date import parse_date
 from fava_dashboards.utils import get_ledger_duration
-from flask import abort, jsonify, make_response, request
+from flask import abort, current_app, jsonify, make_response, request
+from markupsafe import Markup
 
-from .figures import FiguresCache, Filters
+from .figures import FiguresCache, Filters, FilterUnreadable
+from .prerender import headline_html
 from .query_guard import refusal
 
 #: Fava's endpoints that hand ``query_string`` to beanquery's shell.
@@ -53,8 +58,26 @@ class FavaDashboards(fava_dashboards.FavaDashboards):  # type: ignore[misc]  # u
             ("v2_config", "GET"): FavaDashboards.api_v2_config,
             ("v2_ledger", "GET"): FavaDashboards.api_v2_ledger,
             ("v2_unit_economics", "GET"): FavaDashboards.api_v2_unit_economics,
+            ("v2_saved_query", "GET"): FavaDashboards.api_v2_saved_query,
         }
         self._figures = FiguresCache()
+
+    @cached_property
+    def jinja_env(self) -> jinja2.Environment:
+        """Our template folder first (the page with the server-rendered headline), then upstream's."""
+        ours = jinja2.FileSystemLoader(Path(__file__).parent / "templates")
+        upstream = jinja2.FileSystemLoader(self.extension_dir / "templates")
+        loaders: list[jinja2.BaseLoader] = [ours, upstream]
+        if current_app.jinja_loader is not None:
+            loaders.append(current_app.jinja_loader)
+        return current_app.jinja_env.overlay(loader=jinja2.ChoiceLoader(loaders))
+
+    def server_headline(self) -> Markup:
+        """The headline for the request's filters, rendered on the server (``prerender``)."""
+        fye = self.ledger.fava_options.fiscal_year_end
+        filters = Filters.from_args(request.args)
+        answer = self._figures.answer(self._load, filters, lambda text: parse_date(text, fye))
+        return Markup(headline_html(answer))  # every value in it is escaped
 
     @property
     def extension_dir(self) -> Path:
@@ -108,15 +131,30 @@ class FavaDashboards(fava_dashboards.FavaDashboards):  # type: ignore[misc]  # u
     def api_v2_unit_economics(self) -> Any:
         """The page's per-token figures for the whole months of the time filter, on the
         unfiltered books (``figures.respond``); the filters are read as text, never evaluated."""
-        ledger = self.ledger
-        fye = ledger.fava_options.fiscal_year_end
-
-        def load() -> tuple[str, Any, Any, int]:
-            return ledger.beancount_file_path, ledger.all_entries, ledger.options, ledger.mtime
+        fye = self.ledger.fava_options.fiscal_year_end
 
         filters = Filters.from_args(request.args)
-        answer = self._figures.answer(load, filters, lambda text: parse_date(text, fye))
+        answer = self._figures.answer(self._load, filters, lambda text: parse_date(text, fye))
         return jsonify(answer)
+
+    def api_v2_saved_query(self) -> Any:
+        """A saved query of the page's list (``figures.SAVED_QUERIES``) on the entries
+        Fava's filters select, cached per load and filter; ``name`` is looked up, not run."""
+
+        def filtered() -> Any:
+            try:
+                return g.filtered.entries_with_all_prices
+            except FavaAPIError as error:  # a filter Fava cannot read
+                raise FilterUnreadable(error.message) from error
+
+        name = str(request.args.get("name", ""))
+        filters = Filters.from_args(request.args)
+        return jsonify(self._figures.saved_query(self._load, filters, name, filtered))
+
+    def _load(self) -> tuple[str, Any, Any, int]:
+        """The books Fava has loaded now, and its load's generation (``mtime``)."""
+        ledger = self.ledger
+        return ledger.beancount_file_path, ledger.all_entries, ledger.options, ledger.mtime
 
 
 def books_folder(included: list[str]) -> Path:

@@ -17,6 +17,12 @@ figures relate to the filter:
 - no month of the books in the period: ``no data for this filter``;
 - a time filter Fava cannot read: said so, and the whole books are shown.
 
+The panels that follow Fava's filters (GPU-hours, the pools' Sankey) and the
+books check read their saved queries through ``v2_saved_query``
+(:meth:`FiguresCache.saved_query`): only the names in :data:`SAVED_QUERIES`,
+run with the report's runner on the entries Fava's filters select (the books
+check on all of them), as Fava's ``/api/query`` would, but cached.
+
 Answers are cached per load of the books and window (:class:`FiguresCache`).
 """
 
@@ -39,12 +45,26 @@ from ailab_books.queries.headline import (
     months_covering,
     unit_economics,
 )
-from ailab_books.queries.runner import Ledger, QueryFailed, package_queries, saved_queries
+from ailab_books.queries.runner import (
+    Ledger,
+    QueryFailed,
+    UnknownQuery,
+    package_queries,
+    run_saved,
+    saved_queries,
+)
 
 JSON = dict[str, Any]
+#: The saved queries ``v2_saved_query`` runs, and whether Fava's filters apply to them
+#: (the books check looks at the whole books: a filter would make pools look unallocated).
+SAVED_QUERIES = {"gpu-hours-by-workload": True, "allocation-audit": True, "books-check": False}
 #: Fava's filter parameters, as the page sends them.
 FILTER_PARAMS = ("time", "account", "filter")
 MAX_PARAM = 500
+
+
+class FilterUnreadable(ValueError):
+    """Fava cannot read the request's filter (its message says why)."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +83,8 @@ class Filters:
         return cls(text("time"), text("account"), text("filter"))
 
 
+#: What Fava has loaded: main file, entries, options and the load's generation (``mtime``).
+Loader = Callable[[], tuple[str, Sequence[data.Directive], Mapping[str, Any], int]]
 DateParser = Callable[[str], tuple[datetime.date | None, datetime.date | None]]
 
 
@@ -191,22 +213,17 @@ class FiguresCache:
         self._ledger: Ledger | None = None
         self._answers: OrderedDict[Filters, JSON] = OrderedDict()
         self._figures: OrderedDict[Window, JSON] = OrderedDict()
+        self._saved: OrderedDict[tuple[Filters, str], JSON] = OrderedDict()
 
     def answer(
         self,
-        load: Callable[[], tuple[str, Sequence[data.Directive], Mapping[str, Any], int]],
+        load: Loader,
         filters: Filters,
         parse_date: DateParser,
     ) -> JSON:
-        filename, entries, options, mtime = load()
+        self._ensure(load)
         with self._lock:
-            key = (id(entries), mtime)
-            if self._load != key or self._ledger is None:
-                self._load = key
-                self._entries = entries
-                self._ledger = books_ledger(filename, entries, options)
-                self._answers.clear()
-                self._figures.clear()
+            assert self._ledger is not None
             cached = self._answers.get(filters)
             if cached is not None:
                 self._answers.move_to_end(filters)
@@ -216,6 +233,51 @@ class FiguresCache:
             while len(self._answers) > self._size:
                 self._answers.popitem(last=False)
             return result
+
+    def saved_query(
+        self,
+        load: Loader,
+        filters: Filters,
+        name: str,
+        filtered_entries: Callable[[], Sequence[data.Directive]],
+    ) -> JSON:
+        """The rows of the saved query ``name`` (one of :data:`SAVED_QUERIES`) on the
+        entries Fava's filters select (``filtered_entries``, which raises
+        :class:`FilterUnreadable` for a filter Fava cannot read: answered as ``error``)."""
+        if name not in SAVED_QUERIES:
+            return {"error": f"unknown saved query {name!r} for this page"}
+        self._ensure(load)
+        follows = SAVED_QUERIES[name]
+        key = (filters if follows else Filters(), name)
+        with self._lock:
+            cached = self._saved.get(key)
+            if cached is not None:
+                return cached
+            assert self._ledger is not None
+            books = self._ledger
+            try:
+                entries = list(filtered_entries()) if follows else books.entries
+                ledger = Ledger(books.filename, entries, books.options, books.queries)
+                frame = run_saved(ledger, name)
+                result: JSON = {"columns": [str(c) for c in frame.columns], "rows": _rows(frame)}
+            except (QueryFailed, UnknownQuery, FilterUnreadable) as error:
+                result = {"error": str(error)}
+            self._saved[key] = result
+            while len(self._saved) > self._size:
+                self._saved.popitem(last=False)
+            return result
+
+    def _ensure(self, load: Loader) -> None:
+        filename, entries, options, mtime = load()
+        with self._lock:
+            key = (id(entries), mtime)
+            if self._load != key or self._ledger is None:
+                self._load = key
+                self._entries = entries
+                self._ledger = books_ledger(filename, entries, options)
+                self._answers.clear()
+                self._figures.clear()
+                self._saved.clear()
 
     def _window_figures(self, ledger: Ledger, window: Window) -> JSON:
         """unit_economics once per window and load (filters that cover the same months share it)."""
@@ -227,4 +289,16 @@ class FiguresCache:
         return cached
 
 
-__all__ = ["FILTER_PARAMS", "FiguresCache", "Filters", "Month", "books_ledger", "respond"]
+def _rows(frame: Any) -> list[JSON]:
+    return [{str(key): _jsonable(value) for key, value in row.items()} for row in frame.to_dict("records")]
+
+
+def _jsonable(value: object) -> object:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if hasattr(value, "item"):  # numpy scalars of integer columns
+        return value.item()
+    return str(value)  # Decimal as exact text; anything else as beanquery prints it
+
+
+__all__ = ["FILTER_PARAMS", "FiguresCache", "FilterUnreadable", "Filters", "Month", "books_ledger", "respond"]

@@ -43,24 +43,21 @@ type Table = { columns: string[]; rows: Row[] };
 
 const cache = new Map<string, Promise<Table>>();
 
-/** Run a saved query through Fava's /api/query with the page's current filters. */
+/**
+ * Run a saved query of the page's list on the entries Fava's filters select, through the
+ * books' endpoint `v2_saved_query` (dashboard/figures.py: the report's runner, cached per
+ * load and filter; the books check runs on the whole books whatever the filter).
+ */
 function runSaved(ledger: Ledger, name: string): Promise<Table> {
-  const url = ledger.urlFor(`../../api/query?query_string=${encodeURIComponent(`.run ${name}`)}`);
+  const url = ledger.urlFor(`v2_saved_query?name=${encodeURIComponent(name)}`);
   let pending = cache.get(url);
   if (pending === undefined) {
-    // After the books check: Fava's query shell is shared by concurrent requests, so an
-    // unfiltered query running beside filtered ones can get their entries.
-    pending = booksChecked(ledger).then(() => fetch(url)).then(async (resp) => {
+    pending = fetch(url).then(async (resp) => {
       const body = await resp.json();
-      if (!resp.ok || !body.data) {
+      if (!resp.ok || body.error !== undefined) {
         throw new Error(`saved query "${name}": ${body.error ?? resp.statusText}`);
       }
-      if (body.data.t !== "table") {
-        throw new Error(`saved query "${name}" returned no table: ${body.data.contents ?? ""}`);
-      }
-      const columns: string[] = body.data.types.map((t: { name: string }) => t.name);
-      const rows = body.data.rows.map((r: any[]) => Object.fromEntries(columns.map((c, i) => [c, r[i]])));
-      return { columns, rows };
+      return { columns: body.columns as string[], rows: body.rows as Row[] };
     });
     cache.set(url, pending);
   }
@@ -72,7 +69,7 @@ const escapeHtml = (v: any) =>
 
 const checks = new WeakMap<Ledger, Promise<string>>();
 
-/** The books check, run once per loaded ledger and before any other query (see runSaved); never rejects. */
+/** The books check, run once per loaded ledger; never rejects. */
 function booksChecked(ledger: Ledger): Promise<string> {
   let check = checks.get(ledger);
   if (check === undefined) {
@@ -84,13 +81,7 @@ function booksChecked(ledger: Ledger): Promise<string> {
 
 /** The books-check banner: empty when the query finds nothing, else what is wrong and the fix. */
 async function booksCheck(ledger: Ledger): Promise<string> {
-  const url = new URL(ledger.urlFor(`../../api/query?query_string=${encodeURIComponent(`.run ${CHECK}`)}`), location.href);
-  for (const filter of ["time", "account", "filter"]) url.searchParams.delete(filter);
-  const resp = await fetch(url.toString());
-  const body = await resp.json();
-  if (!resp.ok || body.data?.t !== "table") throw new Error(`saved query "${CHECK}": ${body.error ?? resp.statusText}`);
-  const columns: string[] = body.data.types.map((t: { name: string }) => t.name);
-  const rows: Row[] = body.data.rows.map((r: any[]) => Object.fromEntries(columns.map((c, i) => [c, r[i]])));
+  const { rows } = await runSaved(ledger, CHECK);
   const where = (r: Row) => `${r.account} in ${r.year}-${pad(r.month)}`;
   const unclassified = rows.filter((r) => !r.cost_class);
   const untagged = rows.filter((r) => r.cost_class && num(r.untagged)! > 0);
@@ -337,7 +328,7 @@ function unitEconomics(ledger: Ledger): Promise<UnitEconomics> {
   const url = ledger.urlFor("v2_unit_economics");
   let pending = economics.get(url);
   if (pending === undefined) {
-    pending = booksChecked(ledger).then(() => fetch(url)).then(async (resp) => {
+    pending = fetch(url).then(async (resp) => {
       const body = await resp.json();
       if (!resp.ok) throw new Error(`v2_unit_economics: ${body.error ?? resp.statusText}`);
       (window as any).unitEconomicsData = body;
