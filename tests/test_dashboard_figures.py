@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterator
 from decimal import Decimal
+from html import escape as html_escape
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -289,3 +290,65 @@ def test_books_ledger_matches_load_ledger(books: Ledger) -> None:
     ledger = books_ledger(books.filename, books.entries, books.options)
     assert ledger.queries.keys() == books.queries.keys()
     assert summary(ledger).equals(summary(books))
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, int | float | str) and not isinstance(value, bool):
+        try:
+            return Decimal(str(value))
+        except ArithmeticError:
+            return value
+    return value
+
+
+@pytest.mark.parametrize("query", [c[0] for c in CASES], ids=[c[0] or "none" for c in CASES])
+@pytest.mark.parametrize("name", ["gpu-hours-by-workload", "allocation-audit"])
+def test_saved_query_endpoint_follows_favas_filters(
+    client: FlaskClient, slug: str, query: str, name: str
+) -> None:
+    """v2_saved_query gives the rows Fava's own /api/query gives for the same filter."""
+    ours = _get(client, f"/{slug}/{EXT}/v2_saved_query?name={name}&{query}")
+    assert ours.status_code == 200
+    body = ours.get_json()
+    fava = _get(client, f"/{slug}/api/query?query_string={quote('.run ' + name)}&{query}")
+    if fava.status_code == 400:
+        assert body["error"] == fava.get_json()["error"]  # "Failed to parse date: bogus"
+        return
+    rows = fava.get_json()["data"]["rows"]
+    columns = [t["name"] for t in fava.get_json()["data"]["types"]]
+    assert body["columns"] == columns
+    assert [[_cell(row[c]) for c in columns] for row in body["rows"]] == [[_cell(v) for v in r] for r in rows]
+
+
+def test_saved_query_endpoint_runs_only_the_pages_queries(client: FlaskClient, slug: str) -> None:
+    for name in ("cost-stack", "nonexistent", "SELECT 1", ""):
+        resp = _get(client, f"/{slug}/{EXT}/v2_saved_query?name={quote(name)}")
+        assert resp.status_code == 200
+        assert resp.get_json() == {"error": f"unknown saved query {name!r} for this page"}
+
+
+def test_books_check_ignores_the_filters(client: FlaskClient, slug: str) -> None:
+    whole = _get(client, f"/{slug}/{EXT}/v2_saved_query?name=books-check").get_json()
+    tagged = _get(
+        client, f"/{slug}/{EXT}/v2_saved_query?name=books-check&filter=%23training&time=2026"
+    ).get_json()
+    assert whole == tagged and whole["rows"] == []
+
+
+@pytest.mark.parametrize(("query", "status", "months", "words"), CASES, ids=[c[0] or "none" for c in CASES])
+def test_server_renders_the_headline(
+    client: FlaskClient, slug: str, query: str, status: str, months: tuple[str, str] | None, words: list[str]
+) -> None:
+    """The page's HTML holds the headline (same figures as v2_unit_economics) before any script."""
+    html = _get(client, f"/{slug}/{EXT}/?{query}").get_data(as_text=True)
+    assert 'data-server-headline="1"' in html
+    body = _figures(client, slug, query)
+    if status == "no-data":
+        assert "no data for this filter" in html and "data-server-figure" not in html
+        return
+    for period in ("month", "period"):
+        figures = body["data"]["headline"][period]
+        for name in ("price", "cost_of_serving", "gross_margin", "full_cost", "net_margin"):
+            assert f'data-server-figure="{name}" data-value="{figures[name]}"' in html, (period, name)
+    for word in words:
+        assert html_escape(word) in html, word
