@@ -87,8 +87,9 @@ def fava(ledger: Path) -> Iterator[tuple[str, float]]:
 _TIMINGS = """() => {
     const nav = performance.getEntriesByType('navigation')[0];
     const res = performance.getEntriesByType('resource');
-    const end = (part) => { const r = res.find((e) => e.name.includes(part)); return r ? r.responseEnd : null; };
-    const size = (part) => { const r = res.find((e) => e.name.includes(part)); return r ? r.encodedBodySize : null; };
+    const find = (part) => res.find((e) => e.name.includes(part));
+    const end = (part) => find(part)?.responseEnd ?? null;
+    const size = (part) => find(part)?.encodedBodySize ?? null;
     return {
         html: nav.responseEnd,
         script: end('FavaDashboards.js'),
@@ -96,34 +97,37 @@ _TIMINGS = """() => {
         scriptBytes: size('FavaDashboards.js'),
         marks: window.__pageMarks ?? {},
         requests: res.filter((e) => !e.name.includes('/static/')).map((e) =>
-            [e.name.replace(location.origin, '').slice(0, 90), Math.round(e.requestStart), Math.round(e.responseEnd)]),
+            [e.name.replace(location.origin, '').slice(0, 90),
+             Math.round(e.requestStart), Math.round(e.responseEnd)]),
     };
 }"""
 
 # Recorded in the page: when the server's headline and the page's panels appear.
 _OBSERVER = """() => {
     window.__pageMarks = {};
-    const mark = (name) => { if (!(name in window.__pageMarks)) window.__pageMarks[name] = performance.now(); };
+    const mark = (name) => {
+        if (!(name in window.__pageMarks)) window.__pageMarks[name] = performance.now();
+    };
     const check = () => {
         if (document.querySelector('[data-server-headline]')) mark('headline (server)');
         if (document.querySelector('[data-period]:not([data-server-headline] *)')) mark('headline (page)');
-        if (Object.keys(window.unitEconomics ?? {}).length >= %d) mark('all panels');
+        if (Object.keys(window.unitEconomics ?? {}).length >= CHARTS) mark('all panels');
     };
     new MutationObserver(check).observe(document, {subtree: true, childList: true});
     document.addEventListener('DOMContentLoaded', check);
     setInterval(check, 10);
-}""" % CHARTS
+}"""
 
 
-def view(browser: Any, url: str) -> dict[str, Any]:
+def view(browser: Any, url: str, charts: int = CHARTS) -> dict[str, Any]:
     """One view of the page in a fresh context; ms per phase from navigation start."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     try:
         page = context.new_page()
-        page.add_init_script(f"({_OBSERVER})()")
+        page.add_init_script(f"({_OBSERVER.replace('CHARTS', str(charts))})()")
         page.goto(url)
         page.wait_for_function(
-            f"() => Object.keys(window.unitEconomics ?? {{}}).length >= {CHARTS}", timeout=600_000
+            f"() => Object.keys(window.unitEconomics ?? {{}}).length >= {charts}", timeout=600_000
         )
         page.wait_for_timeout(100)
         raw = page.evaluate(_TIMINGS)
@@ -152,6 +156,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--filter", default="", help="query string of Fava's filters, e.g. time=2026-Q3")
     parser.add_argument("--repeat", type=int, default=3, help="views (the first is cold)")
     parser.add_argument("--requests", action="store_true", help="also list each request's start and end")
+    parser.add_argument(
+        "--charts", type=int, default=CHARTS, help="charts the page draws (6 before the headline change)"
+    )
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
@@ -159,13 +166,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             target = f"{url}?{args.filter}" if args.filter else url
-            views = [view(browser, target) for _ in range(args.repeat)]
+            views = [view(browser, target, args.charts) for _ in range(args.repeat)]
         finally:
             browser.close()
     print(f"ledger {args.ledger}  filter {args.filter or '(none)'}  Fava answered after {loaded:.1f} s")
     size = views[0]["script bytes"]
     print(f"dashboard script: {size / 1e6:.1f} MB" if size else "dashboard script: size unknown")
-    print(f"{'phase (ms from navigation start)':36} {'cold':>8} " + " ".join(f"{'warm':>8}" for _ in views[1:]))
+    warm_columns = " ".join(f"{'warm':>8}" for _ in views[1:])
+    print(f"{'phase (ms from navigation start)':36} {'cold':>8} {warm_columns}")
     for phase in PHASES:
         print(f"{phase:36} " + " ".join(_ms(v[phase]) for v in views))
     if args.requests:
