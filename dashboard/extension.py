@@ -73,10 +73,11 @@ class FavaDashboards(fava_dashboards.FavaDashboards):  # type: ignore[misc]  # u
         return current_app.jinja_env.overlay(loader=jinja2.ChoiceLoader(loaders))
 
     def server_headline(self) -> Markup:
-        """The headline for the request's filters, rendered on the server (``prerender``)."""
-        fye = self.ledger.fava_options.fiscal_year_end
-        filters = Filters.from_args(request.args)
-        answer = self._figures.answer(self._load, filters, lambda text: parse_date(text, fye))
+        """The headline for the request's filters, rendered on the server (``prerender``) when
+        it is already computed (by an earlier view); else nothing: the HTML never waits."""
+        answer = self._figures.peek(self._load, Filters.from_args(request.args))
+        if answer is None:
+            return Markup("")
         return Markup(headline_html(answer))  # every value in it is escaped
 
     @property

@@ -234,6 +234,15 @@ class FiguresCache:
                 self._answers.popitem(last=False)
             return result
 
+    def peek(self, load: Loader, filters: Filters) -> JSON | None:
+        """The cached answer for ``filters`` on the current load, or None: never computes
+        (the page's HTML must not wait for a first computation)."""
+        _filename, entries, _options, mtime = load()
+        with self._lock:
+            if self._load != (id(entries), mtime):
+                return None
+            return self._answers.get(filters)
+
     def saved_query(
         self,
         load: Loader,

@@ -5,6 +5,8 @@ page's TSX in the browser) takes one to several seconds before it asks for a
 figure. The page's template puts this rendering of the same answer
 (``v2_unit_economics``, from :mod:`.figures`) where the script will draw, so the
 headline is readable at once; the script then replaces it with its own panel.
+Only an answer already computed (by an earlier view of the same filters, on the
+same load) is rendered: the HTML never waits for a first computation.
 The figures and words are the page's (``headlineHtml`` in unit-economics.tsx):
 dollars per million tokens, the sign as a minus or plus and as "a loss" or "a
 profit", not colour alone.

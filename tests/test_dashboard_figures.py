@@ -250,6 +250,14 @@ def test_filters_are_text_never_evaluated(books: Ledger) -> None:
     assert all(str(__import__("os").getpid()) not in notice for notice in answer["notices"])
 
 
+def test_html_never_waits_for_a_first_computation(client: FlaskClient, slug: str) -> None:
+    html = _get(client, f"/{slug}/{EXT}/?time=2025-Q2").get_data(as_text=True)
+    assert '<div id="favaDashboardsApp"></div>' in html
+    _figures(client, slug, "time=2025-Q2")
+    html = _get(client, f"/{slug}/{EXT}/?time=2025-Q2").get_data(as_text=True)
+    assert 'data-server-headline="1"' in html
+
+
 def test_cache_per_load_and_window(books: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
     """Filters covering the same months share one computation; a new load (another
     entries list or mtime) computes again."""
@@ -339,10 +347,10 @@ def test_books_check_ignores_the_filters(client: FlaskClient, slug: str) -> None
 def test_server_renders_the_headline(
     client: FlaskClient, slug: str, query: str, status: str, months: tuple[str, str] | None, words: list[str]
 ) -> None:
-    """The page's HTML holds the headline (same figures as v2_unit_economics) before any script."""
+    """Once computed, the page's HTML holds the headline (the figures of v2_unit_economics)."""
+    body = _figures(client, slug, query)
     html = _get(client, f"/{slug}/{EXT}/?{query}").get_data(as_text=True)
     assert 'data-server-headline="1"' in html
-    body = _figures(client, slug, query)
     if status == "no-data":
         assert "no data for this filter" in html and "data-server-figure" not in html
         return
