@@ -554,8 +554,9 @@ function segmentMarginsPanel(title: string, by: "tier" | "model") {
           type: "bar",
           name: s.name,
           color: s.color,
-          data: s.data,
-          label: { show: i >= 2, position: "top", fontSize: 10, formatter: (p: any) => perMtok(p.value) },
+          // Margins carry their value as a label, below a bar that goes below zero.
+          data: s.data.map((v) => ({ value: v, label: { position: v !== null && v < 0 ? "bottom" : "top" } })),
+          label: { show: i >= 2, fontSize: 10, formatter: (p: any) => perMtok(p.value) },
           ...(i === 0 ? { markLine: { silent: true, symbol: "none", label: { show: false }, lineStyle: { color: "#555", width: 1 }, data: [{ yAxis: 0 }] } } : {}),
         })),
       });

@@ -383,7 +383,8 @@ def test_tier_and_model_panels_plot_margins(fava_url: str) -> None:
             plotted = page.evaluate(
                 """() => Object.fromEntries(Object.entries(window.unitEconomics).map(([t, s]) =>
                     [t, {x: s.xAxis?.data ?? null,
-                         series: Object.fromEntries((s.series ?? []).map((x) => [x.name, x.data]))}]))"""
+                         series: Object.fromEntries((s.series ?? []).map((x) =>
+                            [x.name, (x.data ?? []).map((d) => d?.value ?? d)]))}]))"""
             )
         finally:
             browser.close()
