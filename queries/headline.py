@@ -22,7 +22,7 @@ the first line of the comment written above the rule (or its ``note``).
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -116,7 +116,7 @@ class PerMtok:
     net_margin: Decimal | None
 
     @classmethod
-    def from_row(cls, label: str, row: Mapping[str, Any]) -> PerMtok:
+    def from_row(cls, label: str, row: Mapping[Hashable, Any]) -> PerMtok:
         """From one row of :func:`economics.summary` (a month or its Total row)."""
         tokens = Decimal(row["million_tokens"])
         return cls(
