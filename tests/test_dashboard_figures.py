@@ -360,3 +360,21 @@ def test_server_renders_the_headline(
             assert f'data-server-figure="{name}" data-value="{figures[name]}"' in html, (period, name)
     for word in words:
         assert html_escape(word) in html, word
+
+
+def test_new_endpoints_are_read_only_and_evaluate_nothing(client: FlaskClient, slug: str) -> None:
+    """Only GET; a template or BQL in the parameters comes back as text, never run."""
+    for endpoint in ("v2_unit_economics", "v2_saved_query"):
+        assert client.post(f"/{slug}/{EXT}/{endpoint}").status_code == 404
+    payload = "{{ 7 * 7 }}"
+    body = _figures(client, slug, f"account={quote(payload)}&filter={quote(payload)}")
+    assert all(payload in notice for notice in body["notices"]) and len(body["notices"]) == 2
+    assert not any("49" in notice for notice in body["notices"])
+    html = _get(client, f"/{slug}/{EXT}/?account={quote(payload)}&filter={quote(payload)}").get_data(
+        as_text=True
+    )
+    headline = html.split('id="favaDashboardsApp"')[1]
+    assert 'data-server-headline="1"' in headline and html_escape(payload) in headline
+    assert "49" not in headline.split("Latest month")[0]
+    resp = _get(client, f"/{slug}/{EXT}/v2_saved_query?name={quote('.output /tmp/x')}")
+    assert resp.get_json() == {"error": "unknown saved query '.output /tmp/x' for this page"}
