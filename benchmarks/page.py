@@ -157,6 +157,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="views (the first is cold)")
     parser.add_argument("--requests", action="store_true", help="also list each request's start and end")
     parser.add_argument(
+        "--wait", type=float, default=0.0, help="seconds between Fava answering and the first view"
+    )
+    parser.add_argument(
         "--charts", type=int, default=CHARTS, help="charts the page draws (6 before the headline change)"
     )
     args = parser.parse_args(argv)
@@ -166,6 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             target = f"{url}?{args.filter}" if args.filter else url
+            time.sleep(args.wait)
             views = [view(browser, target, args.charts) for _ in range(args.repeat)]
         finally:
             browser.close()

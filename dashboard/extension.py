@@ -23,7 +23,9 @@ ledger that loads it (``query_guard``).
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -41,6 +43,10 @@ from markupsafe import Markup
 from .figures import FiguresCache, Filters, FilterUnreadable
 from .prerender import headline_html
 from .query_guard import refusal
+
+#: Compute the unfiltered page's figures in the background after each load (set by
+#: ``lab-fava``; off in other hosts of the extension, such as tests, to spare their CPU).
+PREWARM = False
 
 #: Fava's endpoints that hand ``query_string`` to beanquery's shell.
 QUERY_ENDPOINTS = frozenset({"json_api.get_query", "download_query"})
@@ -71,6 +77,19 @@ class FavaDashboards(fava_dashboards.FavaDashboards):  # type: ignore[misc]  # u
         if current_app.jinja_loader is not None:
             loaders.append(current_app.jinja_loader)
         return current_app.jinja_env.overlay(loader=jinja2.ChoiceLoader(loaders))
+
+    def after_load_file(self) -> None:
+        """With ``PREWARM``, compute the unfiltered figures in a background thread, so the
+        first view of the page has its headline in the HTML and its figures ready."""
+        super().after_load_file()
+        if PREWARM:
+            threading.Thread(target=self._prewarm, name="unit-economics-prewarm", daemon=True).start()
+
+    def _prewarm(self) -> None:
+        try:
+            self._figures.answer(self._load, Filters(), lambda text: (None, None))
+        except Exception:  # a failure shows when the page asks; the load must not be affected
+            logging.getLogger(__name__).exception("computing the dashboard's figures after the load")
 
     def server_headline(self) -> Markup:
         """The headline for the request's filters, rendered on the server (``prerender``) when

@@ -236,12 +236,14 @@ class FiguresCache:
 
     def peek(self, load: Loader, filters: Filters) -> JSON | None:
         """The cached answer for ``filters`` on the current load, or None: never computes
-        (the page's HTML must not wait for a first computation)."""
+        and never waits for the lock (the page's HTML must not wait for a computation).
+        Reading two attributes and a dict entry is atomic under the GIL; an answer of a
+        replaced load is never returned because its key is checked against ``load()``."""
         _filename, entries, _options, mtime = load()
-        with self._lock:
-            if self._load != (id(entries), mtime):
-                return None
-            return self._answers.get(filters)
+        answers = self._answers
+        if self._load != (id(entries), mtime):
+            return None
+        return answers.get(filters)
 
     def saved_query(
         self,
