@@ -378,3 +378,25 @@ def test_new_endpoints_are_read_only_and_evaluate_nothing(client: FlaskClient, s
     assert "49" not in headline.split("Latest month")[0]
     resp = _get(client, f"/{slug}/{EXT}/v2_saved_query?name={quote('.output /tmp/x')}")
     assert resp.get_json() == {"error": "unknown saved query '.output /tmp/x' for this page"}
+
+
+def test_lab_fava_prewarms_the_unfiltered_figures(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With PREWARM (lab-fava sets it), the first view's HTML gets the headline without
+    any request having asked for the figures; without it, it does not."""
+    import time
+
+    from ailab_books.dashboard import extension
+
+    monkeypatch.setattr(extension, "PREWARM", True)
+    fava_app = create_app([LEDGER], load=True)
+    fava_app.testing = True
+    with fava_app.test_client() as prewarmed:
+        slug = str(prewarmed.get("/").headers["Location"]).strip("/").split("/")[0]
+        deadline = time.monotonic() + 300
+        html = ""
+        while time.monotonic() < deadline:
+            html = prewarmed.get(f"/{slug}/{EXT}/").get_data(as_text=True)
+            if "data-server-headline" in html:
+                break
+            time.sleep(0.5)
+        assert 'data-server-figure="net_margin"' in html
