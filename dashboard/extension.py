@@ -12,7 +12,9 @@ What upstream fava-dashboards (2.0.x) exposes and this class does not:
 - ``v2_config`` with a YAML config sends any file its ``utils.path`` names.
 
 Kept: ``v2_config`` for a script config (the page's own code) inside the books'
-folder, and ``v2_ledger``. Every other endpoint, including any a later
+folder, and ``v2_ledger`` (answering for the whole books, not 500, when the
+filter selects no transaction or Fava cannot read the time filter). Added:
+``v2_unit_economics``, the page's per-token figures (``figures``). Every other endpoint, including any a later
 fava-dashboards adds, is dropped: the list is of what is kept. The page's script,
 template and name are upstream's (its bundled JavaScript addresses the extension
 as ``FavaDashboards``). The class also guards Fava's own query API for the
@@ -21,17 +23,31 @@ ledger that loads it (``query_guard``).
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 from collections.abc import Callable
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import fava_dashboards
+import jinja2
 from beancount.core import data
+from fava.context import g
 from fava.helpers import FavaAPIError
-from flask import abort, jsonify, make_response, request
+from fava.util.date import parse_date
+from fava_dashboards.utils import get_ledger_duration
+from flask import abort, current_app, jsonify, make_response, request
+from markupsafe import Markup
 
+from .figures import FiguresCache, Filters, FilterUnreadable
+from .prerender import headline_html
 from .query_guard import refusal
+
+#: Compute the unfiltered page's figures in the background after each load (set by
+#: ``lab-fava``; off in other hosts of the extension, such as tests, to spare their CPU).
+PREWARM = False
 
 #: Fava's endpoints that hand ``query_string`` to beanquery's shell.
 QUERY_ENDPOINTS = frozenset({"json_api.get_query", "download_query"})
@@ -47,8 +63,42 @@ class FavaDashboards(fava_dashboards.FavaDashboards):  # type: ignore[misc]  # u
         # The endpoints the page calls, and no other: Fava calls ``endpoints[name, method](self)``.
         self.endpoints = {
             ("v2_config", "GET"): FavaDashboards.api_v2_config,
-            ("v2_ledger", "GET"): fava_dashboards.FavaDashboards.api_v2_ledger,
+            ("v2_ledger", "GET"): FavaDashboards.api_v2_ledger,
+            ("v2_unit_economics", "GET"): FavaDashboards.api_v2_unit_economics,
+            ("v2_saved_query", "GET"): FavaDashboards.api_v2_saved_query,
         }
+        self._figures = FiguresCache()
+
+    @cached_property
+    def jinja_env(self) -> jinja2.Environment:
+        """Our template folder first (the page with the server-rendered headline), then upstream's."""
+        ours = jinja2.FileSystemLoader(Path(__file__).parent / "templates")
+        upstream = jinja2.FileSystemLoader(self.extension_dir / "templates")
+        loaders: list[jinja2.BaseLoader] = [ours, upstream]
+        if current_app.jinja_loader is not None:
+            loaders.append(current_app.jinja_loader)
+        return current_app.jinja_env.overlay(loader=jinja2.ChoiceLoader(loaders))
+
+    def after_load_file(self) -> None:
+        """With ``PREWARM``, compute the unfiltered figures in a background thread, so the
+        first view of the page has its headline in the HTML and its figures ready."""
+        super().after_load_file()
+        if PREWARM:
+            threading.Thread(target=self._prewarm, name="unit-economics-prewarm", daemon=True).start()
+
+    def _prewarm(self) -> None:
+        try:
+            self._figures.answer(self._load, Filters(), lambda text: (None, None))
+        except Exception:  # a failure shows when the page asks; the load must not be affected
+            logging.getLogger(__name__).exception("computing the dashboard's figures after the load")
+
+    def server_headline(self) -> Markup:
+        """The headline for the request's filters, rendered on the server (``prerender``) when
+        it is already computed (by an earlier view); else nothing: the HTML never waits."""
+        answer = self._figures.peek(self._load, Filters.from_args(request.args))
+        if answer is None:
+            return Markup("")
+        return Markup(headline_html(answer))  # every value in it is escaped
 
     @property
     def extension_dir(self) -> Path:
@@ -89,6 +139,57 @@ class FavaDashboards(fava_dashboards.FavaDashboards):  # type: ignore[misc]  # u
         except FavaAPIError as error:  # as upstream's api_response answers it
             return {"success": False, "error": error.message}, 500
         return {"success": True, "data": {"configJs": config_js}}
+
+    def api_v2_ledger(self) -> Any:
+        """Upstream's ledger data; for a filter that selects no transaction, or a time
+        filter Fava cannot read (upstream answers 500 to both), the whole books' dates
+        and ``filterEmpty`` set, so the page can say so in each panel."""
+        try:
+            data = dict(vars(self.get_ledger_data()))
+            data["filterEmpty"] = False
+        except FavaAPIError:
+            first, last = get_ledger_duration(self.ledger.all_entries)
+            operating = list(self.ledger.options["operating_currency"]) or ["USD"]
+            data = {
+                "dateFirst": first,
+                "dateLast": last,
+                "filterFirst": None,
+                "filterLast": None,
+                "operatingCurrencies": operating,
+                "ccy": operating[0],
+                "accounts": self.ledger.accounts,
+                "commodities": {c.currency: c for c in self.ledger.all_entries_by_type.Commodity},
+                "filterEmpty": True,
+            }
+        return {"success": True, "data": {"ledgerData": data}}
+
+    def api_v2_unit_economics(self) -> Any:
+        """The page's per-token figures for the whole months of the time filter, on the
+        unfiltered books (``figures.respond``); the filters are read as text, never evaluated."""
+        fye = self.ledger.fava_options.fiscal_year_end
+
+        filters = Filters.from_args(request.args)
+        answer = self._figures.answer(self._load, filters, lambda text: parse_date(text, fye))
+        return jsonify(answer)
+
+    def api_v2_saved_query(self) -> Any:
+        """A saved query of the page's list (``figures.SAVED_QUERIES``) on the entries
+        Fava's filters select, cached per load and filter; ``name`` is looked up, not run."""
+
+        def filtered() -> Any:
+            try:
+                return g.filtered.entries_with_all_prices
+            except FavaAPIError as error:  # a filter Fava cannot read
+                raise FilterUnreadable(error.message) from error
+
+        name = str(request.args.get("name", ""))
+        filters = Filters.from_args(request.args)
+        return jsonify(self._figures.saved_query(self._load, filters, name, filtered))
+
+    def _load(self) -> tuple[str, Any, Any, int]:
+        """The books Fava has loaded now, and its load's generation (``mtime``)."""
+        ledger = self.ledger
+        return ledger.beancount_file_path, ledger.all_entries, ledger.options, ledger.mtime
 
 
 def declaring_file(entries: list[Any], module: str) -> Path | None:

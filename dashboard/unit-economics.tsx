@@ -1,10 +1,13 @@
 // Unit economics dashboard for fava-dashboards (https://pypi.org/project/fava-dashboards/).
 //
-// Every number on this page comes from a saved query of the ledger (a beancount
-// `query` directive in queries/*.beancount), run by Fava's own query API
-// (`.run NAME`) on the entries that Fava's filters (time, account, tag/filter)
-// select. Nothing here recomputes a figure: the code only picks columns, pivots
-// rows into series and sums rows for the Sankey. See docs/dashboard.md.
+// Every per-token figure on this page (headline, margins, cost per line, tiers,
+// models, tokens) comes from the books' own endpoint `v2_unit_economics`
+// (dashboard/figures.py): lab-report's code (queries/economics.py) run on the whole
+// books over the whole months that Fava's time filter covers, with a notice when a
+// filter cannot apply to per-token figures. The GPU-hours and pools panels follow
+// Fava's filters through its query API (`.run NAME`). Nothing here recomputes a
+// figure: the code only picks columns, pivots rows into series and sums rows for
+// the Sankey. See docs/dashboard.md.
 import { defineConfig, EChartsSpec, Ledger } from "fava-dashboards";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -14,13 +17,16 @@ import { defineConfig, EChartsSpec, Ledger } from "fava-dashboards";
 // This table is the page's whole contract with queries/; tests/test_fava.py
 // parses it and checks every name against the ledger's `query` directives.
 // ---------------------------------------------------------------------------
+// Per-token figures: gross-margin-per-mtok, net-margin-per-mtok, overhead-per-mtok,
+// margin-by-tier, margin-by-model (through lab-report's summary / by_segment) and
+// cost-stack, all read through v2_unit_economics; listed here for tests/test_fava.py.
 const Q = {
-  gross: "gross-margin-per-mtok", // month, gross margin per MTOK
-  net: "net-margin-per-mtok", // month, net margin per MTOK
-  costStack: "cost-stack", // month, one <class>__<line>_per_mtok column per cost line (wide)
-  byTier: "margin-by-tier", // month, tier, MTOK
-  byModel: "margin-by-model", // month, model, MTOK
-  gpuh: "gpu-hours-by-workload", // month, one column per workload (wide)
+  gross: "gross-margin-per-mtok", // via v2_unit_economics (summary)
+  net: "net-margin-per-mtok", // via v2_unit_economics (summary)
+  costStack: "cost-stack", // via v2_unit_economics: one <class>__<line>_per_mtok column per cost line (wide)
+  byTier: "margin-by-tier", // via v2_unit_economics (by_segment tier)
+  byModel: "margin-by-model", // via v2_unit_economics (by_segment model)
+  gpuh: "gpu-hours-by-workload", // month, one column per workload (wide); follows Fava's filters
   audit: "allocation-audit", // pool, month, activity, target, amount, currency
 };
 
@@ -37,24 +43,21 @@ type Table = { columns: string[]; rows: Row[] };
 
 const cache = new Map<string, Promise<Table>>();
 
-/** Run a saved query through Fava's /api/query with the page's current filters. */
+/**
+ * Run a saved query of the page's list on the entries Fava's filters select, through the
+ * books' endpoint `v2_saved_query` (dashboard/figures.py: the report's runner, cached per
+ * load and filter; the books check runs on the whole books whatever the filter).
+ */
 function runSaved(ledger: Ledger, name: string): Promise<Table> {
-  const url = ledger.urlFor(`../../api/query?query_string=${encodeURIComponent(`.run ${name}`)}`);
+  const url = ledger.urlFor(`v2_saved_query?name=${encodeURIComponent(name)}`);
   let pending = cache.get(url);
   if (pending === undefined) {
-    // After the books check: Fava's query shell is shared by concurrent requests, so an
-    // unfiltered query running beside filtered ones can get their entries.
-    pending = booksChecked(ledger).then(() => fetch(url)).then(async (resp) => {
+    pending = fetch(url).then(async (resp) => {
       const body = await resp.json();
-      if (!resp.ok || !body.data) {
+      if (!resp.ok || body.error !== undefined) {
         throw new Error(`saved query "${name}": ${body.error ?? resp.statusText}`);
       }
-      if (body.data.t !== "table") {
-        throw new Error(`saved query "${name}" returned no table: ${body.data.contents ?? ""}`);
-      }
-      const columns: string[] = body.data.types.map((t: { name: string }) => t.name);
-      const rows = body.data.rows.map((r: any[]) => Object.fromEntries(columns.map((c, i) => [c, r[i]])));
-      return { columns, rows };
+      return { columns: body.columns as string[], rows: body.rows as Row[] };
     });
     cache.set(url, pending);
   }
@@ -66,7 +69,7 @@ const escapeHtml = (v: any) =>
 
 const checks = new WeakMap<Ledger, Promise<string>>();
 
-/** The books check, run once per loaded ledger and before any other query (see runSaved); never rejects. */
+/** The books check, run once per loaded ledger; never rejects. */
 function booksChecked(ledger: Ledger): Promise<string> {
   let check = checks.get(ledger);
   if (check === undefined) {
@@ -78,13 +81,7 @@ function booksChecked(ledger: Ledger): Promise<string> {
 
 /** The books-check banner: empty when the query finds nothing, else what is wrong and the fix. */
 async function booksCheck(ledger: Ledger): Promise<string> {
-  const url = new URL(ledger.urlFor(`../../api/query?query_string=${encodeURIComponent(`.run ${CHECK}`)}`), location.href);
-  for (const filter of ["time", "account", "filter"]) url.searchParams.delete(filter);
-  const resp = await fetch(url.toString());
-  const body = await resp.json();
-  if (!resp.ok || body.data?.t !== "table") throw new Error(`saved query "${CHECK}": ${body.error ?? resp.statusText}`);
-  const columns: string[] = body.data.types.map((t: { name: string }) => t.name);
-  const rows: Row[] = body.data.rows.map((r: any[]) => Object.fromEntries(columns.map((c, i) => [c, r[i]])));
+  const { rows } = await runSaved(ledger, CHECK);
   const where = (r: Row) => `${r.account} in ${r.year}-${pad(r.month)}`;
   const unclassified = rows.filter((r) => !r.cost_class);
   const untagged = rows.filter((r) => r.cost_class && num(r.untagged)! > 0);
@@ -287,33 +284,320 @@ function stackedBars(
   });
 }
 
-const TITLES = {
-  margins: "Gross and net margin per million tokens",
-  costStack: "Cost per million tokens, by cost line",
-  tiers: "Tokens served by tier (MTOK)",
-  models: "Tokens served by model (MTOK)",
-  gpuh: "GPU-hours by workload (idle included)",
-  pools: "Where the shared pools went: pool → activity → cost class (step-down pools in grey)",
+// ---------------------------------------------------------------------------
+// Per-token figures: the books' own endpoint (dashboard/figures.py).
+// ---------------------------------------------------------------------------
+
+/** A row of lab-report's tables as the endpoint sends it (Decimals as exact text). */
+type Figures = {
+  label: string;
+  million_tokens: string;
+  price: string | null;
+  cost_of_serving: string | null;
+  gross_margin: string | null;
+  full_cost: string | null;
+  net_margin: string | null;
+};
+type PolicyChange = { month: string; pools: string[]; note: string; where: string };
+type UnitEconomics = {
+  filters: { time: string; account: string; filter: string };
+  status: "ok" | "no-data" | "error";
+  message?: string;
+  showing: { start: string; stop: string; label: string } | null;
+  notices: string[];
+  panel_notices: string[];
+  data: {
+    months: string[];
+    summary: Row[];
+    headline: {
+      month: Figures | null;
+      previous_month: Figures | null;
+      period: Figures;
+      previous_period: Figures | null;
+    };
+    segments: { tier: Row[]; model: Row[] };
+    cost_stack: Table;
+    policy_changes: PolicyChange[];
+  } | null;
 };
 
-/** Half-width panel: million tokens per month, stacked by one dimension (tier or model). */
-function tokensPanel(title: string, query: string, dimension: string) {
+const economics = new Map<string, Promise<UnitEconomics>>();
+
+/** The page's per-token figures for the current filters (one request per filter). */
+function unitEconomics(ledger: Ledger): Promise<UnitEconomics> {
+  const url = ledger.urlFor("v2_unit_economics");
+  let pending = economics.get(url);
+  if (pending === undefined) {
+    pending = fetch(url).then(async (resp) => {
+      const body = await resp.json();
+      if (!resp.ok) throw new Error(`v2_unit_economics: ${body.error ?? resp.statusText}`);
+      (window as any).unitEconomicsData = body;
+      return body as UnitEconomics;
+    });
+    economics.set(url, pending);
+  }
+  return pending;
+}
+
+const dec = (v: any): number | null => (v === null || v === undefined ? null : Number(v));
+const MINUS = "\u2212";
+
+/** "$ per million tokens" with enough decimals that small figures are not $0.00. */
+function perMtok(v: number, signed = false): string {
+  const abs = Math.abs(v);
+  if (abs === 0) return "$0";
+  const digits = abs >= 1 ? 2 : abs >= 0.1 ? 3 : abs >= 0.001 ? 4 : 6;
+  const text = `$${abs.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })}`;
+  return v < 0 ? `${MINUS}${text}` : signed && v > 0 ? `+${text}` : text;
+}
+const perMtokAxis = (v: number) => perMtok(v);
+const perMtokTip = (v: any) => (typeof v === "number" ? `${perMtok(v)} per million tokens` : "—");
+/** Million tokens (the books' MTOK) as trillions of tokens. */
+const trillions = (mtok: number) => mtok / 1e6;
+const fmtTrillions = (v: number) =>
+  `${v.toLocaleString("en-US", { maximumFractionDigits: v >= 10 ? 1 : 2 })} trillion tokens`;
+const fmtTrillionsAxis = (v: number) => `${v.toLocaleString("en-US", { maximumFractionDigits: 1 })} T`;
+
+/** The notice an affected panel shows under its title (empty: the filter applies as is). */
+function noticeOf(ue: UnitEconomics): string {
+  if (!ue.showing) return "";
+  const base = `Whole books, ${ue.showing.label}`;
+  const extra = ue.panel_notices.length ? ` (${ue.panel_notices.join("; ")}; see the note above)` : "";
+  return base + extra;
+}
+
+/** An ECharts option that says there is nothing to draw, and why. */
+function noData(title: string, message: string): EChartsSpec {
+  return record(title, {
+    noData: message,
+    title: {
+      text: "no data for this filter",
+      subtext: message,
+      left: "center",
+      top: "middle",
+      textStyle: { fontSize: 16, color: "#5f1410" },
+      subtextStyle: { width: 900, overflow: "break", fontSize: 12 },
+    },
+    series: [],
+  } as any);
+}
+
+/** The title block of a per-token chart: its notice, so the panel says what it shows. */
+function subtitle(notice: string): any {
+  return notice
+    ? { subtext: notice, left: 10, top: 0, subtextStyle: { width: 560, overflow: "break", fontSize: 12, color: "#444" } }
+    : undefined;
+}
+
+/** Vertical markers where an allocation rule replaces an earlier one for the same pool. */
+function policyMarks(ue: UnitEconomics, axis: string[]): any {
+  const changes = (ue.data?.policy_changes ?? []).filter((c) => axis.includes(c.month));
+  if (!changes.length) return undefined;
+  return {
+    silent: false,
+    symbol: "none",
+    lineStyle: { color: "#7a3fb0", type: "dashed", width: 1.5 },
+    label: { show: true, position: "insideEndTop", color: "#7a3fb0", fontSize: 11 },
+    tooltip: { show: true },
+    data: changes.map((c) => ({
+      xAxis: c.month,
+      name: `Allocation rule change: ${c.pools.map(leafName).join(", ")}`,
+      label: { formatter: `rule change: ${c.pools.map(leafName).join(", ")}` },
+    })),
+  };
+}
+
+/** Monthly series of a summary column over `axis`. */
+function summarySeries(ue: UnitEconomics, column: string, axis: string[]): (number | null)[] {
+  const byMonth = new Map((ue.data?.summary ?? []).map((r) => [r.month, dec(r[column])]));
+  return axis.map((m) => byMonth.get(m) ?? null);
+}
+
+const GOOD = "#1b7a2e";
+const BAD = "#b3261e";
+
+/** One headline figure: value, sign in words, and the change against the previous period. */
+function figureHtml(
+  key: string,
+  label: string,
+  value: number | null,
+  previous: number | null,
+  previousLabel: string | null,
+  kind: "margin" | "price" | "cost" | "tokens",
+): string {
+  if (value === null) {
+    return `<div class="ue-fig" data-figure="${key}" data-value=""><div class="ue-l">${label}</div><div class="ue-v">—</div><div class="ue-c">no tokens served</div></div>`;
+  }
+  const text = kind === "tokens" ? fmtTrillions(trillions(value)) : perMtok(value, kind === "margin");
+  let valueStyle = "";
+  let word = "";
+  if (kind === "margin") {
+    valueStyle = `color:${value < 0 ? BAD : GOOD}`;
+    word = value < 0 ? " a loss" : value > 0 ? " a profit" : " break-even";
+  }
+  let change = "";
+  if (previous !== null && previousLabel !== null) {
+    const delta = value - previous;
+    const up = delta > 0;
+    const better = kind === "cost" ? !up : up;
+    const arrow = delta === 0 ? "=" : up ? "▲ up" : "▼ down";
+    const amount = kind === "tokens" ? fmtTrillions(trillions(Math.abs(delta))) : perMtok(Math.abs(delta));
+    const colour = delta === 0 || kind === "tokens" ? "#444" : better ? GOOD : BAD;
+    const was = kind === "tokens" ? fmtTrillions(trillions(previous)) : perMtok(previous, kind === "margin");
+    change = `<span style="color:${colour}">${arrow} ${delta === 0 ? "unchanged" : amount}</span> vs ${escapeHtml(previousLabel)} (${was})`;
+  } else {
+    change = "no earlier period in the books";
+  }
+  const unit = kind === "tokens" ? "" : `<span class="ue-u"> per million tokens</span>`;
+  return `<div class="ue-fig" data-figure="${key}" data-value="${value}">
+<div class="ue-l">${label}</div>
+<div class="ue-v" style="${valueStyle}">${text}${unit}<b>${word}</b></div>
+<div class="ue-c">${change}</div></div>`;
+}
+
+function headlineRow(which: string, title: string, now: Figures, before: Figures | null): string {
+  const f = (k: keyof Figures) => dec(now[k]);
+  const p = (k: keyof Figures) => (before ? dec(before[k]) : null);
+  const pl = before?.label ?? null;
+  return `<div class="ue-row" data-period="${which}" data-label="${escapeHtml(now.label)}">
+<div class="ue-h">${title} <b>${escapeHtml(now.label)}</b></div>
+${figureHtml(`${which}.price`, "Price", f("price"), p("price"), pl, "price")}
+${figureHtml(`${which}.cost_of_serving`, "Cost of serving (COGS)", f("cost_of_serving"), p("cost_of_serving"), pl, "cost")}
+${figureHtml(`${which}.gross_margin`, "Gross margin (accountant's view)", f("gross_margin"), p("gross_margin"), pl, "margin")}
+${figureHtml(`${which}.full_cost`, "Full cost (every cost of the firm)", f("full_cost"), p("full_cost"), pl, "cost")}
+${figureHtml(`${which}.net_margin`, "Net margin (skeptic's view)", f("net_margin"), p("net_margin"), pl, "margin")}
+${figureHtml(`${which}.million_tokens`, "Tokens served", f("million_tokens"), p("million_tokens"), pl, "tokens")}
+</div>`;
+}
+
+const HEADLINE_STYLE = `<style>
+.ue-row{display:flex;flex-wrap:wrap;gap:0.4em 1.2em;align-items:flex-start;margin:0.2em 0 0.6em}
+.ue-h{flex:0 0 100%;font-size:1.05em}
+.ue-fig{min-width:12em}
+.ue-l{font-size:0.85em;color:#444}
+.ue-v{font-size:1.45em;font-weight:600}
+.ue-v b{font-size:0.6em;margin-left:0.3em}
+.ue-u{font-size:0.5em;font-weight:400;color:#444}
+.ue-c{font-size:0.8em;color:#444}
+.ue-note{background:#fff6d6;border:1px solid #e0c060;padding:0.4em 0.8em;margin:0.3em 0}
+.ue-answer{font-size:1.1em;margin:0.2em 0 0.5em}
+</style>`;
+
+/** The headline: the answer in one sentence, then the latest month and the period. */
+function headlineHtml(ue: UnitEconomics): string {
+  const notes = ue.notices.map((n) => `<div class="ue-note" role="status">${escapeHtml(n)}</div>`).join("");
+  if (ue.status !== "ok" || !ue.data) {
+    return `${HEADLINE_STYLE}<div class="ue-note" role="status" data-no-data="1"><b>${escapeHtml(ue.message ?? "no data for this filter")}</b></div>${notes}`;
+  }
+  const h = ue.data.headline;
+  let answer = "";
+  if (h.month && h.month.net_margin !== null && h.month.gross_margin !== null) {
+    const net = Number(h.month.net_margin);
+    const gross = Number(h.month.gross_margin);
+    answer = `<div class="ue-answer">In <b>${escapeHtml(h.month.label)}</b> a million tokens sold for <b>${perMtok(Number(h.month.price))}</b>:
+serving it cost <b>${perMtok(Number(h.month.cost_of_serving))}</b> (gross margin <b style="color:${gross < 0 ? BAD : GOOD}">${perMtok(gross, true)}, ${gross < 0 ? "a loss" : "a profit"}</b>),
+and with every cost of the firm <b>${perMtok(Number(h.month.full_cost))}</b> (net margin <b style="color:${net < 0 ? BAD : GOOD}">${perMtok(net, true)}, ${net < 0 ? "a loss" : "a profit"}</b>).</div>`;
+  }
+  const changes = ue.data.policy_changes
+    .map((c) => `<li><b>${escapeHtml(c.month)}</b>: allocation rule for ${escapeHtml(c.pools.join(", "))} replaced (${escapeHtml(c.note || c.where)})</li>`)
+    .join("");
+  return `${HEADLINE_STYLE}${notes}${answer}
+${h.month ? headlineRow("month", "Latest month with tokens served:", h.month, h.previous_month) : ""}
+${headlineRow("period", "Whole period:", h.period, h.previous_period)}
+${changes ? `<div class="ue-c">Allocation policy changes in the period (purple dashed line on the charts):<ul style="margin:0.2em 0">${changes}</ul></div>` : ""}
+<div class="ue-c">Every figure is lab-report's (<code>lab-report --from ${ue.showing!.start} --to ${ue.showing!.stop}</code>, its Total row for the period), on the whole books; dollars per million tokens.</div>`;
+}
+
+const TITLES = {
+  headline: "Are we selling tokens at a loss? (dollars per million tokens)",
+  margins: "Gross and net margin per million tokens",
+  costStack: "Cost per million tokens, by cost line",
+  tierMargins: "Margin per million tokens by tier (period total)",
+  modelMargins: "Margin per million tokens by model (period total)",
+  tiers: "Tokens served by tier (trillions)",
+  models: "Tokens served by model (trillions)",
+  gpuh: "GPU-hours by workload (idle included; follows Fava's filters)",
+  pools: "Where the shared pools went: pool → activity → cost class (follows Fava's filters; step-down pools in grey)",
+};
+
+/** Half-width panel: price, cost and margins per million tokens per segment, over the period. */
+function segmentMarginsPanel(title: string, by: "tier" | "model") {
   return {
     title,
     width: "50%",
-    height: "340px",
+    height: "420px",
     kind: "echarts" as const,
     spec: async ({ ledger }: { ledger: Ledger }) => {
-      const t = await runSaved(ledger, query);
-      const axis = months(ledger);
-      const key = col(t, query, dimension);
-      const mtok = col(t, query, "million_tokens", "mtok", "tokens");
-      return stackedBars(title, axis, pivot(ledger, t, (r) => leafName(r[key]), mtok, axis), fmtNumber, {
-        axisUnit: fmtCompact,
+      const ue = await unitEconomics(ledger);
+      if (ue.status !== "ok" || !ue.data) return noData(title, ue.message ?? "");
+      const totals = ue.data.segments[by].filter((r) => r.month === "Total" && r[by] !== "(all)");
+      const names = totals.map((r) => String(r[by]));
+      const perM = (r: Row, amount: string) => {
+        const tokens = dec(r.million_tokens);
+        return tokens ? Number(r[amount]) / tokens : null;
+      };
+      const series = [
+        { name: "Price / Mtok", color: "#5b5fc7", data: totals.map((r) => perM(r, "revenue")) },
+        { name: "Cost of serving / Mtok", color: "#8c6d62", data: totals.map((r) => perM(r, "inference_cogs")) },
+        { name: "Gross margin / Mtok", color: "#3daf46", data: totals.map((r) => dec(r.gross_margin_per_mtok)) },
+        { name: "Net margin / Mtok", color: "#af3d3d", data: totals.map((r) => dec(r.net_margin_per_mtok)) },
+      ];
+      const notice = noticeOf(ue);
+      return record(title, {
+        title: subtitle(notice),
+        tooltip: { trigger: "axis", valueFormatter: perMtokTip },
+        legend: { bottom: 0, itemGap: 8 },
+        grid: { left: 80, right: 20, top: notice ? 75 : 30, bottom: 60 },
+        xAxis: { type: "category", data: names, axisLabel: { interval: 0, fontWeight: "bold" } },
+        yAxis: { type: "value", name: "$ per million tokens", nameGap: 8, axisLabel: { formatter: perMtokAxis } },
+        series: series.map((s, i) => ({
+          type: "bar",
+          name: s.name,
+          color: s.color,
+          // Margins carry their value as a label, below a bar that goes below zero.
+          data: s.data.map((v) => ({ value: v, label: { position: v !== null && v < 0 ? "bottom" : "top" } })),
+          label: { show: i >= 2, fontSize: 10, formatter: (p: any) => perMtok(p.value) },
+          ...(i === 0 ? { markLine: { silent: true, symbol: "none", label: { show: false }, lineStyle: { color: "#555", width: 1 }, data: [{ yAxis: 0 }] } } : {}),
+        })),
       });
     },
   };
 }
+
+/** Half-width panel: trillions of tokens per month, stacked by tier or model. */
+function tokensPanel(title: string, by: "tier" | "model") {
+  return {
+    title,
+    width: "50%",
+    height: "360px",
+    kind: "echarts" as const,
+    spec: async ({ ledger }: { ledger: Ledger }) => {
+      const ue = await unitEconomics(ledger);
+      if (ue.status !== "ok" || !ue.data) return noData(title, ue.message ?? "");
+      const axis = ue.data.months;
+      const rows = ue.data.segments[by].filter((r) => r.month !== "Total");
+      const table: Table = { columns: ["month", by, "trillion_tokens"], rows: rows.map((r) => ({ month: r.month, [by]: r[by], trillion_tokens: trillions(Number(r.million_tokens)) })) };
+      const spec = stackedBars(title, axis, pivot(ledger, table, by, "trillion_tokens", axis), fmtTrillions, { axisUnit: fmtTrillionsAxis });
+      const notice = noticeOf(ue);
+      (spec as any).title = subtitle(notice);
+      (spec as any).grid.top = notice ? 75 : 30;
+      (spec as any).series[0].markLine = policyMarks(ue, axis);
+      return record(title, spec);
+    },
+  };
+}
+
+/** Rows of a saved query under Fava's filters, or the reason there are none. */
+async function filteredRows(ledger: Ledger, query: string): Promise<Table | string> {
+  try {
+    const t = await runSaved(ledger, query);
+    return t.rows.length ? t : "no data for this filter: the saved query returns no rows for it";
+  } catch (e) {
+    return `no data for this filter: ${e instanceof Error ? e.message : String(e)}`;
+  }
+}
+
+const FOLLOWS = "Follows Fava's filters (time to the day, account, tag, payee)";
 
 export default defineConfig({
   dashboards: [
@@ -329,37 +613,47 @@ export default defineConfig({
           spec: async ({ ledger }) => (await booksChecked(ledger)) || "Plugins loaded in order; every pool allocated.",
         },
         {
+          title: TITLES.headline,
+          width: "100%",
+          height: "auto",
+          kind: "html",
+          spec: async ({ ledger }) => headlineHtml(await unitEconomics(ledger)),
+        },
+        {
           title: TITLES.margins,
           width: "100%",
-          height: "380px",
+          height: "400px",
           kind: "echarts",
           spec: async ({ ledger }) => {
-            const [gross, net] = await Promise.all([runSaved(ledger, Q.gross), runSaved(ledger, Q.net)]);
-            const axis = months(ledger);
-            const g = pivot(ledger, gross, () => "Gross margin / MTOK", col(gross, Q.gross, "gross_margin_per_mtok", "per_mtok"), axis);
-            const n = pivot(ledger, net, () => "Net margin / MTOK", col(net, Q.net, "net_margin_per_mtok", "per_mtok"), axis);
-            const money = fmtMoney(ledger.ccy);
-            const colors: Record<string, string> = { "Gross margin / MTOK": "#3daf46", "Net margin / MTOK": "#af3d3d" };
+            const ue = await unitEconomics(ledger);
+            if (ue.status !== "ok" || !ue.data) return noData(TITLES.margins, ue.message ?? "");
+            const axis = ue.data.months;
+            const notice = noticeOf(ue);
+            const lines = [
+              { name: "Gross margin / Mtok", column: "gross_margin_per_mtok", color: "#3daf46" },
+              { name: "Net margin / Mtok", column: "net_margin_per_mtok", color: "#af3d3d" },
+            ];
             return record(TITLES.margins, {
-              tooltip: { trigger: "axis", valueFormatter: anyFmt(money) },
+              title: subtitle(notice),
+              tooltip: { trigger: "axis", valueFormatter: perMtokTip },
               legend: { bottom: 0 },
-              grid: { left: 70, right: 20, top: 20, bottom: 50 },
+              grid: { left: 80, right: 30, top: notice ? 60 : 30, bottom: 50 },
               xAxis: { type: "category", data: axis, boundaryGap: false },
-              yAxis: { type: "value", scale: false, axisLabel: { formatter: money } },
-              series: [...g.entries(), ...n.entries()].map(([name, data], i) => ({
+              yAxis: { type: "value", name: "$ per million tokens", nameGap: 8, axisLabel: { formatter: perMtokAxis } },
+              series: lines.map(({ name, column, color }, i) => ({
                 type: "line",
                 name,
-                data,
-                color: colors[name],
+                data: summarySeries(ue, column, axis),
+                color,
                 connectNulls: false,
                 ...(i === 0
                   ? {
                       markLine: {
-                        silent: true,
-                        symbol: "none",
-                        label: { show: false },
-                        lineStyle: { color: "#555", type: "solid", width: 1.5 },
-                        data: [{ yAxis: 0 }],
+                        ...(policyMarks(ue, axis) ?? { symbol: "none", data: [] }),
+                        data: [
+                          { yAxis: 0, lineStyle: { color: "#555", type: "solid", width: 1.5 }, label: { show: false } },
+                          ...(policyMarks(ue, axis)?.data ?? []),
+                        ],
                       },
                     }
                   : {}),
@@ -370,11 +664,13 @@ export default defineConfig({
         {
           title: TITLES.costStack,
           width: "100%",
-          height: "500px",
+          height: "520px",
           kind: "echarts",
           spec: async ({ ledger }) => {
-            const t = await runSaved(ledger, Q.costStack);
-            const axis = months(ledger);
+            const ue = await unitEconomics(ledger);
+            if (ue.status !== "ok" || !ue.data) return noData(TITLES.costStack, ue.message ?? "");
+            const t = ue.data.cost_stack;
+            const axis = ue.data.months;
             // Every line column is named <class>__<line>_per_mtok by the query, with the cost
             // class that ailab_books.plugins.classify resolved: the page reads each column's
             // class from its name and decides none itself (no column position, no account
@@ -383,7 +679,6 @@ export default defineConfig({
             const fullTotal = col(t, Q.costStack, "full_cost_per_mtok");
             const parts = costLines(t);
             const classOf = new Map(parts.map(({ label, cls }) => [label, cls]));
-            const money = fmtMoney(ledger.ccy);
             const bars = columnsAsSeries(ledger, t, parts, axis);
             const totals = columnsAsSeries(
               ledger,
@@ -396,10 +691,15 @@ export default defineConfig({
             );
             let cool = 0;
             let warm = 0;
-            const spec = stackedBars(TITLES.costStack, axis, bars, money, {
+            const spec = stackedBars(TITLES.costStack, axis, bars, perMtokTip, {
               colors: (name) =>
                 classOf.get(name) === COGS_CLASS ? COOL[cool++ % COOL.length] : WARM[warm++ % WARM.length],
+              axisUnit: perMtokAxis,
             });
+            const notice = noticeOf(ue);
+            (spec as any).title = subtitle(notice);
+            (spec as any).grid.top = notice ? 60 : 30;
+            (spec as any).yAxis.name = "$ per million tokens";
             const lineColors = ["#1b1b1b", "#af3d3d"];
             (spec.series as any[]).push(
               ...[...totals.entries()].map(([name, data], i) => ({
@@ -410,20 +710,24 @@ export default defineConfig({
                 lineStyle: { type: i === 0 ? "dashed" : "solid", width: 2 },
                 symbol: "none",
                 z: 10,
+                ...(i === 0 ? { markLine: policyMarks(ue, axis) } : {}),
               })),
             );
             return record(TITLES.costStack, spec);
           },
         },
-        tokensPanel(TITLES.tiers, Q.byTier, "tier"),
-        tokensPanel(TITLES.models, Q.byModel, "model"),
+        segmentMarginsPanel(TITLES.tierMargins, "tier"),
+        segmentMarginsPanel(TITLES.modelMargins, "model"),
+        tokensPanel(TITLES.tiers, "tier"),
+        tokensPanel(TITLES.models, "model"),
         {
           title: TITLES.gpuh,
           width: "100%",
           height: "380px",
           kind: "echarts",
           spec: async ({ ledger }) => {
-            const t = await runSaved(ledger, Q.gpuh);
+            const t = await filteredRows(ledger, Q.gpuh);
+            if (typeof t === "string") return noData(TITLES.gpuh, t);
             const axis = months(ledger);
             // One column per workload between the total and the *_share columns.
             const total = col(t, Q.gpuh, "gpu_hours");
@@ -431,10 +735,13 @@ export default defineConfig({
             const workloads = t.columns
               .filter((c) => !skip.has(c.toLowerCase()) && !c.endsWith("_share"))
               .map((column) => ({ column, label: labelOf(column) }));
-            return stackedBars(TITLES.gpuh, axis, columnsAsSeries(ledger, t, workloads, axis), fmtNumber, {
+            const spec = stackedBars(TITLES.gpuh, axis, columnsAsSeries(ledger, t, workloads, axis), (v) => `${fmtNumber(v)} GPU-hours`, {
               axisUnit: fmtCompact,
               colors: (name) => (name === "Idle" ? "#a3a3a3" : undefined),
             });
+            (spec as any).title = subtitle(FOLLOWS);
+            (spec as any).grid.top = 40;
+            return record(TITLES.gpuh, spec);
           },
         },
         {
@@ -443,7 +750,8 @@ export default defineConfig({
           height: "620px",
           kind: "echarts",
           spec: async ({ ledger }) => {
-            const t = await runSaved(ledger, Q.audit);
+            const t = await filteredRows(ledger, Q.audit);
+            if (typeof t === "string") return noData(TITLES.pools, t);
             const pool = col(t, Q.audit, "pool");
             const activity = col(t, Q.audit, "activity");
             const target = col(t, Q.audit, "target", "account");
@@ -452,6 +760,7 @@ export default defineConfig({
             const rows = t.rows.filter(
               (r) => String(r[pool]).startsWith("Expenses:Shared:") && (!currency || r[currency] === ledger.ccy),
             );
+            if (!rows.length) return noData(TITLES.pools, "no allocation in the books for this filter");
             // Step-down: a target that is itself a pool continues as that pool's node.
             const pools = new Set(rows.map((r) => String(r[pool])));
             const poolNode = (account: string) => `pool ${account.replace(/^Expenses:Shared:/, "")}`;
@@ -491,13 +800,14 @@ export default defineConfig({
                     ? "#d9622b"
                     : "#52c1a9";
             return record(TITLES.pools, {
+              title: subtitle(FOLLOWS),
               tooltip: { trigger: "item", valueFormatter: anyFmt(fmtMoney(ledger.ccy, 0)) },
               series: [
                 {
                   type: "sankey",
                   left: 10,
                   right: 130,
-                  top: 10,
+                  top: 30,
                   bottom: 10,
                   nodeGap: 8,
                   layoutIterations: 64,

@@ -22,6 +22,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -48,10 +49,13 @@ CHROMIUM_ARGS = [
 CHARTS = [
     "Gross and net margin per million tokens",
     "Cost per million tokens, by cost line",
-    "Tokens served by tier (MTOK)",
-    "Tokens served by model (MTOK)",
-    "GPU-hours by workload (idle included)",
-    "Where the shared pools went: pool → activity → cost class (step-down pools in grey)",
+    "Tokens served by tier (trillions)",
+    "Tokens served by model (trillions)",
+    "GPU-hours by workload (idle included; follows Fava's filters)",
+    "Where the shared pools went: pool → activity → cost class"
+    " (follows Fava's filters; step-down pools in grey)",
+    "Margin per million tokens by tier (period total)",
+    "Margin per million tokens by model (period total)",
 ]
 VIEWPORT = {"width": 1400, "height": 1000}
 # The year of the time-filter check: a year inside the example ledger that
@@ -187,7 +191,7 @@ def test_dashboard_draws_and_follows_time_filter(fava_url: str) -> None:
 
             everything = _open_dashboard(page, fava_url)
             _assert_has_data(everything)
-            assert "Gross margin / MTOK" in {s["name"] for s in everything[CHARTS[0]]["series"]}
+            assert "Gross margin / Mtok" in {s["name"] for s in everything[CHARTS[0]]["series"]}
             gpuh_names = {s["name"] for s in everything[CHARTS[4]]["series"]}
             assert "Idle" in gpuh_names, f"GPU-hours chart lacks idle time: {gpuh_names}"
             _screenshot(page, ARTIFACTS / "dashboard.png")
@@ -252,3 +256,151 @@ def test_cost_stack_classes_come_from_the_query(fava_url: str, tmp_path: Path) -
     assert overridden["COGS: Compute"] == pytest.approx(4.0)
     assert overridden["COGS: Other"] == pytest.approx(3.0)
     assert overridden["R&D: Other"] == pytest.approx(2.5)
+
+
+# ------------------------------------------------------------------ headline, filters, segments
+
+HEADLINE_FIGURES = ("price", "cost_of_serving", "gross_margin", "full_cost", "net_margin", "million_tokens")
+
+
+def _per_mtok_text(value: Decimal, signed: bool) -> str:
+    """The page's rendering of a figure in $ per Mtok (perMtok in unit-economics.tsx)."""
+    size = abs(value)
+    digits = 2 if size >= 1 else 3 if size >= Decimal("0.1") else 4 if size >= Decimal("0.001") else 6
+    text = f"${size:,.{digits}f}"
+    if value < 0:
+        return "\N{MINUS SIGN}" + text
+    return f"+{text}" if signed and value > 0 else text
+
+
+def _browser() -> Any:
+    from playwright.sync_api import sync_playwright
+
+    return sync_playwright()
+
+
+def _figures_on_page(page: Any) -> dict[str, tuple[str, str]]:
+    """Every headline figure: data-figure -> (data-value, the text shown)."""
+    return page.evaluate(
+        """() => Object.fromEntries([...document.querySelectorAll('[data-figure]')].map(
+            (e) => [e.dataset.figure, [e.dataset.value, e.querySelector('.ue-v').innerText]]))"""
+    )
+
+
+def test_headline_equals_lab_report_for_a_filtered_month(fava_url: str) -> None:
+    """Under ?time=2026-09, every headline figure is lab-report's for 2026-09
+    (``summary`` with --from/--to 2026-09), shown with its sign in words."""
+    from ailab_books.queries.economics import Month, Window, per_mtok, summary
+    from ailab_books.queries.runner import load_ledger
+
+    books = load_ledger(LEDGER, require_pipeline=True)
+    month = Month(2026, 9)
+    (row, total) = summary(books, Window(month, month)).to_dict("records")
+    tokens = row["million_tokens"]
+    expected = {
+        "price": per_mtok(row["revenue"], tokens),
+        "cost_of_serving": per_mtok(row["inference_cogs"], tokens),
+        "gross_margin": row["gross_margin_per_mtok"],
+        "full_cost": per_mtok(row["all_costs"], tokens),
+        "net_margin": row["net_margin_per_mtok"],
+        "million_tokens": tokens,
+    }
+    assert total["net_margin_per_mtok"] == row["net_margin_per_mtok"]
+    with _browser() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            _open_dashboard(page, f"{fava_url}?time=2026-09")
+            shown = _figures_on_page(page)
+            headline = page.locator("[data-period=month]").inner_text()
+        finally:
+            browser.close()
+    assert "2026-09" in headline
+    for period in ("month", "period"):
+        for name in HEADLINE_FIGURES:
+            value, text = shown[f"{period}.{name}"]
+            figure = expected[name]
+            assert figure is not None
+            assert Decimal(value) == figure, (period, name, value, figure)
+            if name != "million_tokens":
+                margin = name.endswith("margin")
+                assert text.startswith(_per_mtok_text(figure, signed=margin)), (period, name, text)
+                if margin:
+                    assert ("a loss" in text) == (figure < 0) and ("a profit" in text) == (figure > 0), text
+    assert expected["net_margin"] is not None and expected["net_margin"] < 0  # the example loses money net
+
+
+# (query, words the page must show in a notice or a panel); none of them may answer 500.
+BROKEN_FILTERS = [
+    ("?time=2026-09-15 - 2026-10-15", "whole months containing your filter 2026-09-15"),
+    ("?account=Expenses:COGS", "your account filter"),
+    ("?filter=%23training", "your tag/payee filter"),
+    ('?filter=payee:"nobody at all"', "no data for this filter"),
+    ("?time=2020", "no data for this filter"),
+    ("?time=bogus", 'Fava cannot read the time filter "bogus"'),
+]
+
+
+def test_broken_filters_show_their_message_and_no_500(fava_url: str) -> None:
+    failures: list[str] = []
+    with _browser() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            page.on("response", lambda r: failures.append(f"{r.status} {r.url}") if r.status >= 500 else None)
+            for query, words in BROKEN_FILTERS:
+                state = _open_dashboard(page, fava_url + query)
+                notes = " ".join(page.locator("[role=status]").all_inner_texts())
+                no_data = page.evaluate(
+                    "() => Object.values(window.unitEconomics).map((s) => s.noData ?? '').join(' ')"
+                )
+                assert words in notes + " " + no_data, (query, notes, no_data)
+                for title in CHARTS:
+                    spec = state[title]
+                    drawn = any(s["points"] or s["links"] for s in spec["series"])
+                    said = page.evaluate("(t) => window.unitEconomics[t].noData ?? ''", title)
+                    assert drawn or said.startswith("no data for this filter"), (query, title)
+                _screenshot(
+                    page, ARTIFACTS / f"dashboard-filter-{len(failures)}-{abs(hash(query)) % 1000}.png"
+                )
+        finally:
+            browser.close()
+    assert not failures, failures
+
+
+def test_tier_and_model_panels_plot_margins(fava_url: str) -> None:
+    """The tier and model panels plot gross and net margin per Mtok (lab-report's
+    by_segment Total rows): the free tier's and Wren's losses are there."""
+    from ailab_books.queries.economics import ALL, TOTAL, by_segment
+    from ailab_books.queries.runner import load_ledger
+
+    books = load_ledger(LEDGER, require_pipeline=True)
+    with _browser() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            _open_dashboard(page, fava_url)
+            plotted = page.evaluate(
+                """() => Object.fromEntries(Object.entries(window.unitEconomics).map(([t, s]) =>
+                    [t, {x: s.xAxis?.data ?? null,
+                         series: Object.fromEntries((s.series ?? []).map((x) =>
+                            [x.name, (x.data ?? []).map((d) => d?.value ?? d)]))}]))"""
+            )
+        finally:
+            browser.close()
+    for title, by in ((CHARTS[6], "tier"), (CHARTS[7], "model")):
+        rows = [r for r in by_segment(books, by).to_dict("records") if r["month"] == TOTAL and r[by] != ALL]
+        assert plotted[title]["x"] == [r[by] for r in rows]
+        for series, column in (
+            ("Gross margin / Mtok", "gross_margin_per_mtok"),
+            ("Net margin / Mtok", "net_margin_per_mtok"),
+        ):
+            assert plotted[title]["series"][series] == [float(r[column]) for r in rows], (title, series)
+    tiers = dict(
+        zip(plotted[CHARTS[6]]["x"], plotted[CHARTS[6]]["series"]["Gross margin / Mtok"], strict=True)
+    )
+    assert tiers["Free"] < 0
+    models = dict(
+        zip(plotted[CHARTS[7]]["x"], plotted[CHARTS[7]]["series"]["Net margin / Mtok"], strict=True)
+    )
+    assert models["Wren"] < 0

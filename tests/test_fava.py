@@ -8,12 +8,13 @@ Runs Fava's own Flask app (``fava.application.create_app``) on
   the errors page, an account page, the query page and the dashboard page;
 - the saved queries are there for the query page (its ``.run`` listing and
   the sidebar);
-- the dashboard (``dashboard/unit-economics.tsx``, drawn by fava-dashboards)
-  reads its numbers from Fava's ``/api/query`` running the saved queries by
-  name (``.run NAME``); every query it names exists, and what that endpoint
-  returns equals beanquery's result for the same query directive on the same
-  entries, also under a time filter (Fava's filter = beancount's
-  ``clamp_opt``), where each month inside the period keeps its figures;
+- every saved query the dashboard (``dashboard/unit-economics.tsx``) names
+  exists, and what Fava's ``/api/query`` returns for it (``.run NAME``, as the
+  Query page runs it) equals beanquery's result for the same query directive
+  on the same entries, also under a time filter (Fava's filter = beancount's
+  ``clamp_opt``), where each month inside the period keeps its figures (the
+  page itself reads its figures from the books' endpoints:
+  ``tests/test_dashboard_figures.py``);
 - under a time filter the saved queries that read ``Equity:Stats`` count the
   period only: the opening-balance entries (flag ``S``) that hold the drivers'
   earlier history give no extra month and no extra tokens;
