@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from .base import FeedImporter
 from .config import ConfigError, ImportConfig
+from .usage import UsageImporter
 
 # One line per feed (its `feed` is the name of its TOML table).
-IMPORTERS: tuple[type[FeedImporter], ...] = ()
+IMPORTERS: tuple[type[FeedImporter], ...] = (UsageImporter,)
 
 
 def build_importers(config: ImportConfig) -> list[FeedImporter]:
