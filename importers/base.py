@@ -18,15 +18,16 @@ from __future__ import annotations
 
 import abc
 import datetime
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import beangulp
 from beancount.core import data
+from beangulp.extract import DUPLICATE
 
 from .config import ImportConfig
 from .errors import FeedProblem, FeedRejected
-from .keys import IMPORT_ID, mark_duplicates
+from .keys import IMPORT_ID, entry_import_id, mark_duplicates, where
 
 
 def entry_meta(filename: str, lineno: int, key: str, **extra: Any) -> data.Meta:
@@ -81,7 +82,20 @@ class FeedImporter(beangulp.Importer, abc.ABC):  # type: ignore[misc]  # beangul
         The entries themselves are replaced, not mutated (keys.mark_duplicates).
         Raises FeedRejected when the books hold an id with different figures.
         """
-        entries[:] = mark_duplicates(entries, existing)
+        marked = mark_duplicates(entries, existing)
+        problems = overlapping_periods(marked, existing, self.exclusive_accounts)
+        if problems:
+            raise FeedRejected(problems)
+        entries[:] = marked
+
+    def exclusive_accounts(self, entry: data.Transaction) -> set[str]:
+        """Accounts that only this entry may post to in its month (a driver's activities).
+
+        A driver feed says which: another posting there in the same month (written by
+        hand, or imported under another id) would count the month twice. Default: none
+        (a bill's expense accounts take many invoices a month).
+        """
+        return set()
 
 
 def unopened_accounts(
@@ -128,6 +142,48 @@ def unopened_accounts(
                     str(meta.get("filename", "?")),
                     row if isinstance(row, int) and row > 0 else None,
                     f"account {posting.account} {reason}",
+                )
+            )
+    return problems
+
+
+def overlapping_periods(
+    new: Sequence[data.Directive],
+    existing: Sequence[data.Directive],
+    exclusive: Callable[[data.Transaction], set[str]],
+) -> list[FeedProblem]:
+    """A problem per new entry posting to an exclusive account that a hand-written entry posts to that month.
+
+    Entries with an import-id are told apart by their ids (keys.mark_duplicates:
+    same figures, a duplicate; other figures, an error), and several imported
+    entries may share an account in a month (one per cluster, say). A hand-written
+    driver entry of the same month and account is the overlap no id can see.
+    """
+    held: dict[tuple[str, str], data.Transaction] = {}
+    for entry in existing:
+        if isinstance(entry, data.Transaction) and DUPLICATE not in entry.meta:
+            for posting in entry.postings:
+                held.setdefault((posting.account, f"{entry.date:%Y-%m}"), entry)
+    problems: list[FeedProblem] = []
+    for entry in new:
+        if not isinstance(entry, data.Transaction) or DUPLICATE in entry.meta:
+            continue
+        key = entry_import_id(entry)
+        for account in sorted(exclusive(entry)):
+            previous = held.get((account, f"{entry.date:%Y-%m}"))
+            if previous is None or entry_import_id(previous) is not None:
+                continue  # imported entries are told apart by their ids (keys.mark_duplicates)
+            posting_meta = next(
+                (p.meta for p in entry.postings if p.account == account and p.meta and "lineno" in p.meta),
+                entry.meta,
+            )
+            row = posting_meta.get("lineno")
+            problems.append(
+                FeedProblem(
+                    str(posting_meta.get("filename", "?")),
+                    row if isinstance(row, int) and row > 0 else None,
+                    f"the books already post to {account} in {entry.date:%Y-%m} at {where(previous)} "
+                    f"(written by hand, no import-id); importing {key!r} would count the month twice",
                 )
             )
     return problems

@@ -17,6 +17,7 @@ figures) are written commented out, as beangulp does with duplicates.
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
 import sys
 import tempfile
@@ -38,6 +39,10 @@ from .config import ConfigError, ImportConfig, load_config
 from .errors import FeedProblem, FeedRejected
 from .registry import build_importers
 
+# The feeds that take --export-time and --period.
+SCHEDULER_FEEDS = ("slurm", "opencost")
+# Files that sit beside the feeds and are never feeds: not worth a notice when skipped.
+NOT_FEEDS = (".beancount", ".bean", ".toml", ".md")
 # Books with more errors than this are summarised, not listed.
 SHOWN_LEDGER_ERRORS = 10
 
@@ -50,22 +55,30 @@ class Failure(Exception):
         super().__init__("\n".join(self.lines))
 
 
-def with_export_time(config: ImportConfig, export_time: datetime | None) -> ImportConfig:
-    """The configuration with `--export-time` written into the feeds that cut running jobs at it."""
-    if export_time is None:
+def with_overrides(config: ImportConfig, export_time: datetime | None, period: str | None) -> ImportConfig:
+    """The configuration with `--export-time` and `--period` written into the scheduler feeds' tables."""
+    overrides: dict[str, object] = {}
+    if export_time is not None:
+        overrides["export-time"] = export_time
+    if period is not None:
+        overrides["period"] = period
+    if not overrides:
         return config
     sections = dict(config.sections)
-    for feed in ("slurm", "opencost"):
+    for feed in SCHEDULER_FEEDS:
         if feed in sections:
-            sections[feed] = {**sections[feed], "export-time": export_time}
+            sections[feed] = {**sections[feed], **overrides}
     return dataclasses.replace(config, sections=sections)
 
 
 def load_books(ledger: Path) -> list[data.Directive]:
     """The books' entries; books that do not load cleanly are refused (dedup would be blind)."""
+    if not ledger.is_file():
+        raise Failure([f"{ledger}: the books' main file (ledger, or -e) does not exist"])
     entries, errors, _ = loader.load_file(str(ledger))
     if errors:
-        lines = [f"{ledger}: the books have {len(errors)} errors; fix them (bean-check) before importing:"]
+        count = f"{len(errors)} error{'s' if len(errors) > 1 else ''}"
+        lines = [f"{ledger}: the books have {count}; fix them (bean-check) before importing:"]
         for error in errors[:SHOWN_LEDGER_ERRORS]:
             source = error.source or {}
             lines.append(f"{source.get('filename', ledger)}:{source.get('lineno', 0)}: {error.message}")
@@ -91,9 +104,17 @@ Extracted = tuple[str, list[data.Directive], str, FeedImporter]
 
 
 def extract_all(
-    importers: Sequence[FeedImporter], sources: Sequence[str], existing: list[data.Directive]
+    importers: Sequence[FeedImporter],
+    sources: Sequence[str],
+    existing: list[data.Directive],
+    notices: list[str],
 ) -> list[Extracted]:
-    """Every identified file's entries, deduplicated in beangulp's order; Failure listing every problem."""
+    """Every identified file's entries, deduplicated in beangulp's order; Failure listing every problem.
+
+    A file no importer identifies is named in `notices` (a feed whose header was
+    mangled must not vanish without a word), except the books, configuration and
+    notes that live beside the feeds (NOT_FEEDS).
+    """
     problems: list[FeedProblem] = []
     extracted: list[Extracted] = []
     for filename in progress(list(feed_files(sources))):
@@ -103,6 +124,8 @@ def extract_all(
             problems.append(FeedProblem(filename, None, str(error).replace("\n", " ")))
             continue
         if importer is None:
+            if Path(filename).suffix not in NOT_FEEDS and not Path(filename).name.startswith("."):
+                notices.append(f"{filename}: skipped: no configured importer identifies it")
             continue
         try:
             entries = beangulp_extract.extract_from_file(importer, filename, existing)
@@ -128,14 +151,16 @@ def extract_all(
 
 def write_atomically(output: str | None, extracted: list[Extracted]) -> None:
     """The extracted entries to `output` (stdout for None or '-'), all at once."""
+    buffer = io.StringIO()
+    beangulp_extract.print_extracted_entries(extracted, buffer)
     if output is None or output == "-":
-        beangulp_extract.print_extracted_entries(extracted, sys.stdout)
+        sys.stdout.write(buffer.getvalue())
         return
     target = Path(output)
     descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            beangulp_extract.print_extracted_entries(extracted, file)
+            file.write(buffer.getvalue())
         os.replace(temporary, target)
     except BaseException:
         os.unlink(temporary)
@@ -157,16 +182,31 @@ def write_atomically(output: str | None, extracted: list[Extracted]) -> None:
     help="When the scheduler exports were taken (UTC): running jobs are cut there. Overrides the "
     "configuration's export-time.",
 )
+@click.option(
+    "--period",
+    metavar="YYYY-MM",
+    help="Keep only this month of the scheduler exports (jobs running across it are clipped to it). "
+    "Overrides the configuration's period.",
+)
 @click.pass_obj
 def extract_command(
-    state: State, src: tuple[str, ...], output: str | None, existing: str | None, export_time: datetime | None
+    state: State,
+    src: tuple[str, ...],
+    output: str | None,
+    existing: str | None,
+    export_time: datetime | None,
+    period: str | None,
 ) -> None:
     """Extract entries from the feed files under SRC; all or nothing."""
-    config = with_export_time(state.config, export_time)
+    config = with_overrides(state.config, export_time, period)
     importers = build_importers(config)
     ledger = Path(existing) if existing else config.ledger
     books = load_books(ledger) if ledger is not None else []
-    extracted = extract_all(importers, src, books)
+    notices: list[str] = []
+    try:
+        extracted = extract_all(importers, src, books, notices)
+    finally:
+        report(notices, sys.stderr)
     write_atomically(output, extracted)
 
 
@@ -228,6 +268,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except SystemExit as exit_:  # beangulp's identify/archive exit with 1 after listing errors
         return exit_.code if isinstance(exit_.code, int) else 1
+    except Exception as error:  # a defect of lab-import itself: one line, the traceback on request
+        if os.environ.get("LAB_IMPORT_TRACEBACK"):
+            raise
+        print(
+            f"lab-import: internal error ({type(error).__name__}: {error}); nothing was written. "
+            "Set LAB_IMPORT_TRACEBACK=1 to see where, and report it.",
+            file=sys.stderr,
+        )
+        return 2
     return 0
 
 

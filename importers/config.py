@@ -190,3 +190,16 @@ class Table:
         if value.tzinfo is not None:
             raise self.error(key, "write the time without an offset, in the feed's time zone (UTC)")
         return value
+
+    def optional_period(self, key: str) -> str | None:
+        """A month, `YYYY-MM`."""
+        value = self.optional_string(key)
+        if value is None:
+            return None
+        try:
+            datetime.strptime(value, "%Y-%m")
+        except ValueError:
+            raise self.error(key, f"must be a month, YYYY-MM, not {value!r}") from None
+        if len(value) != 7:
+            raise self.error(key, f"must be a month, YYYY-MM, not {value!r}")
+        return value

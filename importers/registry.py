@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from .base import FeedImporter
 from .config import ConfigError, ImportConfig
+from .opencost import OpenCostImporter
+from .slurm import SlurmImporter
+from .timesheets import TimesheetImporter
 from .usage import UsageImporter
 
 # One line per feed (its `feed` is the name of its TOML table).
-IMPORTERS: tuple[type[FeedImporter], ...] = (UsageImporter,)
+IMPORTERS: tuple[type[FeedImporter], ...] = (
+    TimesheetImporter,
+    SlurmImporter,
+    OpenCostImporter,
+    UsageImporter,
+)
 
 
 def build_importers(config: ImportConfig) -> list[FeedImporter]:

@@ -1,0 +1,70 @@
+"""The sample feeds of importers/samples/ against their golden outputs, and the goldens against the books.
+
+Each sample `importers/samples/<feed>/<name>.<ext>` has `<name>.<ext>.beancount`
+beside it (beangulp's convention: `;; Account/Date/Name` then the entries).
+Regenerate after a deliberate change, and review the diff by eye:
+
+    LAB_IMPORT_GOLDEN=update .venv/bin/pytest -q tests/test_import_golden.py
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from beangulp import extract as beangulp_extract
+from beangulp.testing import write_expected
+
+from ailab_books.importers.config import load_config
+from ailab_books.importers.registry import build_importers
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "importers" / "samples"
+CONFIG = SAMPLES / "imports.toml"
+FEEDS = sorted(
+    path.relative_to(ROOT)
+    for path in SAMPLES.glob("*/*")
+    if path.suffix != ".beancount" and not path.name.startswith(".")
+)
+
+
+def golden_text(feed_file: Path) -> str:
+    """What the importer that identifies the file extracts from it, in the golden format."""
+    importers = [
+        importer for importer in build_importers(load_config(CONFIG)) if importer.identify(str(feed_file))
+    ]
+    assert len(importers) == 1, f"{feed_file}: identified by {len(importers)} importers"
+    importer = importers[0]
+    entries = beangulp_extract.extract_from_file(importer, str(feed_file), [])
+    buffer = io.StringIO()
+    write_expected(buffer, importer.account(str(feed_file)), importer.date(str(feed_file)), None, entries)
+    return buffer.getvalue()
+
+
+def test_every_feed_has_samples() -> None:
+    assert {path.parent.name for path in FEEDS} >= {"timesheets", "slurm", "opencost"}
+
+
+@pytest.mark.parametrize("feed_file", FEEDS, ids=str)
+def test_sample_matches_golden(feed_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    golden = feed_file.with_name(feed_file.name + ".beancount")
+    text = golden_text(feed_file)
+    if os.environ.get("LAB_IMPORT_GOLDEN") == "update":
+        golden.write_text(text, encoding="utf-8")
+    assert golden.exists(), f"no golden beside {feed_file}"
+    assert text == golden.read_text(encoding="utf-8")
+
+
+def test_books_and_goldens_pass_bean_check(tmp_path: Path) -> None:
+    together = tmp_path / "together.beancount"
+    includes = [ROOT / "ledger" / "main.beancount", *sorted(SAMPLES.glob("*/*.beancount"))]
+    together.write_text("".join(f'include "{path}"\n' for path in includes), encoding="utf-8")
+    bean_check = Path(sys.executable).with_name("bean-check")
+    result = subprocess.run([str(bean_check), str(together)], capture_output=True, text=True, check=False)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+    assert len(includes) >= 5
