@@ -92,24 +92,51 @@ def expand(sources: Sequence[str]) -> tuple[list[str], list[FeedProblem]]:
 
 
 def schema(path: str, kind: str) -> dict[str, str]:
-    """The file's columns and their DuckDB types (CSV columns are text)."""
-    reader = (
-        f"read_parquet({literal(path)})"
-        if kind == "parquet"
-        else f"read_csv({literal(path)}, header = true, all_varchar = true)"
-    )
+    """The file's columns and their DuckDB types (a CSV file's header, every column text)."""
+    if kind == "csv":
+        return dict.fromkeys(csv_header(path) or [], "VARCHAR")
     with duckdb.connect(":memory:") as connection:
-        described = connection.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
+        described = connection.execute(f"DESCRIBE SELECT * FROM read_parquet({literal(path)})").fetchall()
     return {str(row[0]): str(row[1]) for row in described}
 
 
 def csv_header(path: str) -> list[str] | None:
-    """The first line of a text file, split as CSV; None when it is not text."""
+    """The first line of a text file, split as CSV; None when it is not UTF-8 text.
+
+    A byte-order mark is not part of the first column's name.
+    """
     try:
-        with open(path, encoding="utf-8", newline="") as file:
+        with open(path, encoding="utf-8-sig", newline="") as file:
             return next(csv.reader(file), None)
-    except (OSError, UnicodeDecodeError, csv.Error):
+    except (UnicodeDecodeError, csv.Error):
         return None
+
+
+def csv_records(path: str, width: int) -> tuple[list[FeedProblem], tuple[int, ...]]:
+    """Every line of a CSV file that is not a record of the header's width, and where records start.
+
+    Read with Python's csv module, which knows where a quoted line break is, so the
+    lines are the editor's. The start lines are returned only when a record spans
+    lines (otherwise record n is line n + 1 and nothing needs translating).
+    """
+    problems: list[FeedProblem] = []
+    starts: list[int] = []
+    spans = False
+    with open(path, encoding="utf-8-sig", newline="") as file:
+        reader = csv.reader(file, strict=True)
+        next(reader, None)
+        line = reader.line_num + 1
+        try:
+            for record in reader:
+                starts.append(line)
+                spans = spans or reader.line_num != line
+                if len(record) != width:
+                    found = "an empty line" if not record else f"{len(record)} fields"
+                    problems.append(FeedProblem(path, line, f"{found}, but the header has {width} columns"))
+                line = reader.line_num + 1
+        except csv.Error as error:
+            problems.append(FeedProblem(path, reader.line_num, f"malformed CSV: {error}"))
+    return problems, tuple(starts) if spans else ()
 
 
 def check_schema(path: str, kind: str, columns: Mapping[str, str]) -> list[FeedProblem]:
@@ -163,9 +190,19 @@ def aggregate(
         except duckdb.Error as error:
             problems.append(FeedProblem(path, None, f"cannot read the file: {str(error).splitlines()[0]}"))
             continue
+        if not columns:
+            problems.append(
+                FeedProblem(path, None, "neither a Parquet file nor a UTF-8 CSV file with a header")
+            )
+            continue
         problems += check_schema(path, kind, columns)
         integer_columns &= {column for column in COUNT_COLUMNS if columns.get(column) in INTEGER_TYPES}
-        files.append(SourceFile(path, kind))
+        if kind == "csv":
+            malformed, lines = csv_records(path, len(columns))
+            problems += malformed
+            files.append(SourceFile(path, kind, tuple(columns), lines))
+        else:
+            files.append(SourceFile(path, kind))
     if problems:
         raise FeedRejected(problems)
     if not files:
@@ -192,7 +229,7 @@ def run(
             bad_rows += int(row_count)
             continue
         key = (int(month), settings.tiers[tier], settings.models[model])
-        first = (position[source_file], int(first_row), source_file)
+        first = (position[source_file], files[position[source_file]].line(int(first_row)), source_file)
         group = groups.setdefault(key, Group(first))
         group.first = min(group.first, first)
         group.rows += int(row_count)
@@ -207,13 +244,14 @@ def run(
 
 def row_problems(engine: Engine, files: Sequence[SourceFile], bad_rows: int) -> list[FeedProblem]:
     """The first bad rows, located, and how many more there are."""
-    kinds = {file.path: file.format for file in files}
+    by_path = {file.path: file for file in files}
     problems: list[FeedProblem] = []
     for source_file, source_row, problem, value in engine.rows(
         problems_query(engine.dialect, SHOWN_PROBLEMS)
     ):
-        row = int(source_row)
-        prefix = f"row {row}: " if kinds.get(source_file) == "parquet" else ""
+        file = by_path[source_file]
+        row = file.line(int(source_row))
+        prefix = f"row {row}: " if file.format == "parquet" else ""
         problems.append(FeedProblem(source_file, row, prefix + describe(problem, value)))
     hidden = bad_rows - len(problems)
     if hidden > 0:

@@ -39,6 +39,15 @@ class SourceFile:
 
     path: str
     format: str
+    # A CSV file's header, as Python's csv module reads it (DuckDB is told it rather than guessing).
+    header: tuple[str, ...] = ()
+    # The line each CSV record starts on, when a quoted field holds a line break
+    # (otherwise record n is on line n + 1).
+    lines: tuple[int, ...] = ()
+
+    def line(self, row: int) -> int:
+        """The line a person finds an engine's `source_row` on (the same number but for such files)."""
+        return self.lines[row - 2] if self.lines and 2 <= row < len(self.lines) + 2 else row
 
 
 class EngineError(Exception):
@@ -72,6 +81,19 @@ def raw_columns(quote: str) -> str:
     return ", ".join(f"{quote}{column}{quote} AS raw_{column}" for column in COLUMNS)
 
 
+def csv_options(header: Sequence[str]) -> str:
+    """read_csv's options for a comma-separated file with this header: nothing guessed, every field text.
+
+    DuckDB's sniffer, left to itself, may take a file with one malformed line for a
+    one-column file; told the dialect and the columns, it reports the line instead.
+    """
+    columns = ", ".join(f"{literal(name)}: 'VARCHAR'" for name in header)
+    return (
+        "header = true, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
+        f"strict_mode = true, null_padding = false, columns = {{{columns}}}"
+    )
+
+
 # DuckDB's CSV errors say which line: "CSV Error on Line: 7".
 CSV_LINE = re.compile(r"on Line:\s*(\d+)", re.IGNORECASE)
 
@@ -103,13 +125,14 @@ class DuckDBEngine:
             try:
                 self.connection.execute(
                     f"CREATE TEMPORARY TABLE {table} AS SELECT {raw_columns(chr(34))} "
-                    f"FROM read_csv({literal(file.path)}, header = true, all_varchar = true, "
-                    "strict_mode = true)"
+                    f"FROM read_csv({literal(file.path)}, {csv_options(file.header)})"
                 )
             except duckdb.Error as error:
                 line = CSV_LINE.search(str(error))
                 raise EngineError(
-                    file.path, int(line.group(1)) if line else None, first_line(str(error))
+                    file.path,
+                    int(line.group(1)) if line else None,
+                    "malformed CSV: " + first_line(str(error)),
                 ) from None
             # The header is line 1, so the table's first row (rowid 0) is line 2.
             parts.append(
