@@ -180,6 +180,7 @@ def aggregate(
     paths, problems = expand(sources)
     files: list[SourceFile] = []
     integer_columns = set(COUNT_COLUMNS)
+    time_types: set[str] = set()
     for path in paths:
         try:
             kind = file_format(path)
@@ -197,6 +198,7 @@ def aggregate(
             continue
         problems += check_schema(path, kind, columns)
         integer_columns &= {column for column in COUNT_COLUMNS if columns.get(column) in INTEGER_TYPES}
+        time_types.add(columns.get(TIMESTAMP, ""))
         if kind == "csv":
             malformed, lines = csv_records(path, len(columns))
             problems += malformed
@@ -209,7 +211,11 @@ def aggregate(
         raise FeedRejected([FeedProblem(", ".join(sources) or "(no files)", None, "no usage files given")])
     engine = make_engine(engine_name or settings.engine, settings.memory_limit)
     try:
-        return run(engine, files, frozenset(integer_columns), settings)
+        # Columns typed differently by different files are read as text in all of them.
+        text_columns = (set(COUNT_COLUMNS) - integer_columns) | (
+            {TIMESTAMP} if len(time_types) > 1 else set()
+        )
+        return run(engine, files, frozenset(integer_columns), frozenset(text_columns), settings)
     except EngineError as error:
         raise FeedRejected([FeedProblem(error.filename or files[0].path, error.row, error.message)]) from None
     finally:
@@ -217,9 +223,14 @@ def aggregate(
 
 
 def run(
-    engine: Engine, files: Sequence[SourceFile], integer_columns: frozenset[str], settings: UsageSettings
+    engine: Engine,
+    files: Sequence[SourceFile],
+    integer_columns: frozenset[str],
+    text_columns: frozenset[str],
+    settings: UsageSettings,
 ) -> list[data.Directive]:
-    engine.load(files)
+    """The shared SQL on one engine: the rows view, one aggregating pass, the bad rows if any."""
+    engine.load(files, text_columns)
     engine.execute(rows_view(engine.dialect, integer_columns, settings.models, settings.tiers))
     position = {file.path: index for index, file in enumerate(files)}
     groups: dict[tuple[int, str, str], Group] = {}

@@ -63,7 +63,13 @@ class EngineError(Exception):
 class Engine(Protocol):
     dialect: Dialect
 
-    def load(self, files: Sequence[SourceFile]) -> None: ...
+    def load(self, files: Sequence[SourceFile], text_columns: frozenset[str]) -> None:
+        """Create the view `usage_source`; `text_columns` are read as text in every file.
+
+        (When one file types a column as numbers and another as text, a union
+        would cast the text to numbers, and a bad value would stop the query
+        instead of being reported at its row.)
+        """
 
     def execute(self, sql: str) -> None: ...
 
@@ -77,8 +83,13 @@ def literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def raw_columns(quote: str) -> str:
-    return ", ".join(f"{quote}{column}{quote} AS raw_{column}" for column in COLUMNS)
+def raw_columns(quote: str, text_columns: frozenset[str] = frozenset(), text: str = "VARCHAR") -> str:
+    return ", ".join(
+        f"CAST({quote}{column}{quote} AS {text}) AS raw_{column}"
+        if column in text_columns
+        else f"{quote}{column}{quote} AS raw_{column}"
+        for column in COLUMNS
+    )
 
 
 def csv_options(header: Sequence[str]) -> str:
@@ -108,7 +119,7 @@ class DuckDBEngine:
         self.connection.execute("SET TimeZone = 'UTC'")
         self.connection.execute(f"SET memory_limit = {literal(memory_limit)}")
 
-    def load(self, files: Sequence[SourceFile]) -> None:
+    def load(self, files: Sequence[SourceFile], text_columns: frozenset[str]) -> None:
         parts: list[str] = []
         parquet = [file.path for file in files if file.format == "parquet"]
         if parquet:
@@ -116,7 +127,8 @@ class DuckDBEngine:
             self.connection.execute("SET preserve_insertion_order = false")
             paths = ", ".join(literal(path) for path in parquet)
             parts.append(
-                f"SELECT filename AS source_file, file_row_number + 1 AS source_row, {raw_columns(chr(34))} "
+                "SELECT filename AS source_file, file_row_number + 1 AS source_row, "
+                f"{raw_columns(chr(34), text_columns)} "
                 f"FROM read_parquet([{paths}], filename = true, file_row_number = true, union_by_name = true)"
             )
         for number, file in enumerate(file for file in files if file.format == "csv"):
@@ -183,13 +195,18 @@ class SparkEngine:
         self.spark.conf.set("spark.sql.session.timeZone", "UTC")
         self.spark.conf.set("spark.sql.ansi.enabled", "true")
 
-    def load(self, files: Sequence[SourceFile]) -> None:
+    def load(self, files: Sequence[SourceFile], text_columns: frozenset[str]) -> None:
         from pyspark.sql import DataFrame, Window
         from pyspark.sql import functions as F
 
         frames: list[DataFrame] = []
         for file in files:
-            raws = [F.col(f"`{column}`").alias(f"raw_{column}") for column in COLUMNS]
+            raws = [
+                (
+                    F.col(f"`{column}`").cast("string") if column in text_columns else F.col(f"`{column}`")
+                ).alias(f"raw_{column}")
+                for column in COLUMNS
+            ]
             if file.format == "parquet":
                 frame = self.spark.read.parquet(file.path)
                 row = F.col("_metadata.row_index") + 1
