@@ -65,6 +65,8 @@ PARQUET_MAGIC = b"PAR1"
 # Column types read as they are; any other count column is text and must read back as an integer.
 INTEGER_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"})
 TEXT_TYPES = frozenset({"VARCHAR"})
+# Timestamps without a zone: read as UTC, as they are.
+NAIVE_TIME_TYPES = frozenset({"TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S"})
 TIME_TYPES = frozenset(
     {"TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "DATE"}
 )
@@ -215,7 +217,8 @@ def aggregate(
         text_columns = (set(COUNT_COLUMNS) - integer_columns) | (
             {TIMESTAMP} if len(time_types) > 1 else set()
         )
-        return run(engine, files, frozenset(integer_columns), frozenset(text_columns), settings)
+        naive = len(time_types) == 1 and time_types <= NAIVE_TIME_TYPES
+        return run(engine, files, frozenset(integer_columns), frozenset(text_columns), naive, settings)
     except EngineError as error:
         raise FeedRejected([FeedProblem(error.filename or files[0].path, error.row, error.message)]) from None
     finally:
@@ -227,11 +230,14 @@ def run(
     files: Sequence[SourceFile],
     integer_columns: frozenset[str],
     text_columns: frozenset[str],
+    naive_timestamps: bool,
     settings: UsageSettings,
 ) -> list[data.Directive]:
     """The shared SQL on one engine: the rows view, one aggregating pass, the bad rows if any."""
     engine.load(files, text_columns)
-    engine.execute(rows_view(engine.dialect, integer_columns, settings.models, settings.tiers))
+    engine.execute(
+        rows_view(engine.dialect, integer_columns, naive_timestamps, settings.models, settings.tiers)
+    )
     position = {file.path: index for index, file in enumerate(files)}
     groups: dict[tuple[int, str, str], Group] = {}
     bad_rows = 0
