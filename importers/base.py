@@ -89,11 +89,11 @@ class FeedImporter(beangulp.Importer, abc.ABC):  # type: ignore[misc]  # beangul
         entries[:] = marked
 
     def exclusive_accounts(self, entry: data.Transaction) -> set[str]:
-        """Accounts that only this entry may post to in its month (a driver's activities).
+        """Accounts this entry's month must not already have by hand (a driver's activities).
 
-        A driver feed says which: another posting there in the same month (written by
-        hand, or imported under another id) would count the month twice. Default: none
-        (a bill's expense accounts take many invoices a month).
+        A driver feed names them: a hand-written posting there in the same month (the
+        books' own driver entries have no import-id) would count the month twice.
+        Default: none (a bill's expense accounts take many invoices a month).
         """
         return set()
 

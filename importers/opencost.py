@@ -124,6 +124,9 @@ class OpenCostImporter(FeedImporter):
     def account(self, filepath: str) -> data.Account:
         return "Equity:Stats:GPUH"
 
+    def exclusive_accounts(self, entry: data.Transaction) -> set[str]:
+        return {posting.account for posting in entry.postings if posting.account != self.settings.offset}
+
     def extract_entries(self, filepath: str) -> list[data.Directive]:
         problems: list[FeedProblem] = []
         if filepath.endswith(".json"):
@@ -248,8 +251,8 @@ class OpenCostImporter(FeedImporter):
         if target is None:
             known = ", ".join(sorted(self.settings.workloads))
             found.append(
-                f"unknown workload {label!r} ({self.settings.label}; "
-                f"the [opencost] workloads table knows: {known})"
+                f"unknown workload {label!r} in {self.settings.label} "
+                f"(the [opencost] workloads table knows: {known})"
             )
         cluster = allocation.cluster
         if not isinstance(cluster, str) or not cluster or "/" in cluster:

@@ -25,9 +25,11 @@ class Row:
 
 def read_header(path: str | Path, delimiter: str = ",") -> list[str] | None:
     """The first row of the file as column names (stripped, BOM removed), or None if it is not text."""
+    # Only the first line is decoded: a bad byte further down is the importer's error to report
+    # (not UTF-8), not a reason to skip the file.
     try:
-        with open(path, encoding="utf-8-sig", newline="") as file:
-            first = file.readline(65536)
+        with open(path, "rb") as file:
+            first = file.readline(65536).decode("utf-8-sig")
     except (OSError, UnicodeDecodeError):
         return None
     if not first.strip():

@@ -114,6 +114,9 @@ class SlurmImporter(FeedImporter):
     def account(self, filepath: str) -> data.Account:
         return "Equity:Stats:GPUH"
 
+    def exclusive_accounts(self, entry: data.Transaction) -> set[str]:
+        return {posting.account for posting in entry.postings if posting.account != self.settings.offset}
+
     def required(self) -> tuple[str, ...]:
         columns = ["JobID", "Start", "End", "AllocTRES", self.settings.label]
         if self.settings.cluster is None:
@@ -209,7 +212,7 @@ class SlurmImporter(FeedImporter):
             for period, hours in split_gpu_hours(gpus, start, end)
             if hours and self.settings.period in (None, period)
         ]
-        if running and export_time is not None:
-            for usage in usages:
-                cut.setdefault(f"{cluster}/{usage.period}", {})["cut-at"] = export_time.strftime(TIME_FORMAT)
+        if running and export_time is not None and usages and usages[-1].period == f"{export_time:%Y-%m}":
+            # The month the job was cut in says so (the months before it are complete).
+            cut.setdefault(f"{cluster}/{usages[-1].period}", {})["cut-at"] = export_time.strftime(TIME_FORMAT)
         return usages
