@@ -356,6 +356,10 @@ class UsageImporter(FeedImporter):
     def account(self, filepath: str) -> data.Account:
         return self.settings.root
 
+    def exclusive_accounts(self, entry: data.Transaction) -> set[str]:
+        """The tier and model's token account: a month of it typed by hand would count twice."""
+        return {posting.account for posting in entry.postings if posting.account != self.settings.offset}
+
     def extract_entries(self, filepath: str) -> list[data.Directive]:
         return aggregate([filepath], self.settings)
 

@@ -366,3 +366,21 @@ def test_lab_import_extracts_the_samples_and_refuses_a_bad_log(
     assert cli.main(["--config", config, "extract", str(tmp_path / "bad"), "-o", str(refused)]) == 1
     assert not refused.exists()
     assert f"{bad}:3: unknown tier 'pro'" in capsys.readouterr().err
+
+
+def test_a_month_the_books_hold_by_hand_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "imports.toml"
+    config.write_text(
+        f'ledger = "{BOOKS}"\n[usage]\n[usage.models]\n"orion-4" = "Orion"\n[usage.tiers]\napi = "API"\n',
+        encoding="utf-8",
+    )
+    log = write(tmp_path, "log.csv", GOOD.replace("2026-11-", "2026-10-"))
+    books, errors, _ = loader.load_file(str(BOOKS))
+    assert errors == []
+    importer = UsageImporter(load_config(config))
+    entries = importer.extract(log, books)
+    with pytest.raises(FeedRejected) as caught:
+        importer.deduplicate(entries, books)
+    (problem,) = caught.value.problems
+    assert (problem.filename, problem.row) == (log, 2)
+    assert "the books already post to Equity:Stats:Tokens:API:Orion in 2026-10" in problem.message
