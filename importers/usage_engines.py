@@ -195,7 +195,7 @@ class SparkEngine:
         self.spark.conf.set("spark.sql.session.timeZone", "UTC")
         self.spark.conf.set("spark.sql.ansi.enabled", "true")
 
-    def load(self, files: Sequence[SourceFile], text_columns: frozenset[str]) -> None:
+    def _load(self, files: Sequence[SourceFile], text_columns: frozenset[str]) -> None:
         from pyspark.sql import DataFrame, Window
         from pyspark.sql import functions as F
 
@@ -216,6 +216,7 @@ class SparkEngine:
                     .option("inferSchema", "false")
                     .option("mode", "FAILFAST")
                     .option("multiLine", "true")
+                    .option("escape", '"')  # RFC 4180's doubled quote, as DuckDB and Python read it
                     .csv(file.path)
                 )
                 order = Window.orderBy(F.monotonically_increasing_id())
@@ -223,6 +224,14 @@ class SparkEngine:
             frames.append(frame.select(F.lit(file.path).alias("source_file"), row.alias("source_row"), *raws))
         union = reduce(lambda left, right: left.unionByName(right), frames)
         union.createOrReplaceTempView(SOURCE_VIEW)
+
+    def load(self, files: Sequence[SourceFile], text_columns: frozenset[str]) -> None:
+        from pyspark.errors import PySparkException
+
+        try:
+            self._load(files, text_columns)
+        except PySparkException as error:
+            raise EngineError("", None, first_line(str(error))) from None
 
     def execute(self, sql: str) -> None:
         self.spark.sql(sql)

@@ -66,7 +66,9 @@ def timestamp_expression(naive_typed: bool, dialect: Dialect) -> str:
     """
     if naive_typed:
         return "CAST(raw_timestamp AS TIMESTAMP)"
-    return f"TRY_CAST(raw_timestamp AS {dialect.instant})"
+    # At least a full date: Spark would read '2026-11' as the 1st of November, DuckDB not at all.
+    text = f"TRIM(CAST(raw_timestamp AS {dialect.string}))"
+    return f"CASE WHEN LENGTH({text}) >= 10 THEN TRY_CAST({text} AS {dialect.instant}) END"
 
 
 def in_list(labels: Iterable[str]) -> str:

@@ -98,7 +98,8 @@ def test_the_same_bad_rows_are_reported_by_both(usage: UsageSettings, tmp_path: 
         + "2026-11-03T10:00:00Z,orion-5,api,acme,1,1,1,1\n"
         + '2026-11-03T10:00:00Z,orion-4,api,"Acme\nLtd",1.5,1,1,1\n'
         + "2026-11-31T10:00:00Z,orion-4,api,acme,1,1,1,1\n"
-        + "2026-11-03T10:00:00Z,orion-4,free,acme,1,-1,1,1\n",
+        + "2026-11-03T10:00:00Z,orion-4,free,acme,1,-1,1,1\n"
+        + '2026-11,orion-4,api,"Acme ""Labs""",1,1,1,1\n',
         encoding="utf-8",
     )
     bad_parquet = tmp_path / "log.parquet"
@@ -115,6 +116,7 @@ def test_the_same_bad_rows_are_reported_by_both(usage: UsageSettings, tmp_path: 
         (str(log), 4),
         (str(log), 6),
         (str(log), 7),
+        (str(log), 8),
         (str(bad_parquet), 4),
     ]
     assert problems(sources, usage, "spark") == found

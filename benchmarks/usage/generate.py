@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -67,7 +68,10 @@ def generate(rows: int, seed: int, month: str, output: Path, file_format: str = 
         connection.execute(f"SET preserve_insertion_order = {'true' if file_format == 'csv' else 'false'}")
         connection.execute("SET memory_limit = '1GB'")
         order = " ORDER BY timestamp" if file_format == "csv" else ""
-        connection.execute(f"COPY ({query(rows, seed, month)}{order}) TO '{output}' ({options})")
+        # Written beside, then renamed: an interrupted run leaves no half file to be reused.
+        partial = output.with_name(output.name + ".partial")
+        connection.execute(f"COPY ({query(rows, seed, month)}{order}) TO '{partial}' ({options})")
+    os.replace(partial, output)
     return output
 
 

@@ -7,7 +7,7 @@ For each size the seeded generator (generate.py) writes
 `benchmarks/out/usage/<rows>.parquet` once (gitignored; reused afterwards).
 Each measurement runs in a child process of its own, so its peak memory is its
 own: the child's `ru_maxrss` (`resource.getrusage(RUSAGE_CHILDREN)` read by
-the parent after the child ends), plus, for Spark, the peak RSS (`VmHWM`) of
+a fresh wrapper process after the child ends), plus, for Spark, the peak RSS (`VmHWM`) of
 the Java process that does the work, read by the child before it exits.
 
 - duckdb: `importers.usage.aggregate` (memory_limit 1GB): the importer itself,
@@ -27,7 +27,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -57,10 +56,10 @@ extra = {}
 start = time.perf_counter()
 if engine == "pandas":
     import pandas as pd
-    columns = ["timestamp", "model", "tier", "input_tokens", "cached_input_tokens", "output_tokens", "requests"]
-    frame = pd.read_parquet(path, columns=columns)
-    frame["month"] = frame["timestamp"].dt.strftime("%Y-%m")
-    groups = frame.groupby(["month", "tier", "model"])[columns[3:]].sum()
+    counts = ["input_tokens", "cached_input_tokens", "output_tokens", "requests"]
+    frame = pd.read_parquet(path, columns=["timestamp", "model", "tier", *counts])
+    stamp = frame["timestamp"].dt
+    groups = frame.groupby([stamp.year, stamp.month, frame["tier"], frame["model"]])[counts].sum()
     result = len(groups)
 else:
     from ailab_books.importers.config import load_config
@@ -80,33 +79,35 @@ print(json.dumps({"seconds": seconds, "groups": result, **extra}))
 """
 
 
+# A fresh process per measurement starts the work and, once it has ended, reads its peak RSS:
+# RUSAGE_CHILDREN is the maximum over every child a process has waited for, so one child each.
+WRAPPER = r"""
+import json, resource, subprocess, sys, time
+limit_gb = float(sys.argv[1])
+def limit():
+    if limit_gb > 0:
+        size = int(limit_gb * 2**30)
+        resource.setrlimit(resource.RLIMIT_AS, (size, size))
+started = time.perf_counter()
+child = subprocess.run(sys.argv[2:], capture_output=True, text=True, preexec_fn=limit, check=False)
+wall = time.perf_counter() - started
+result = {"wall": wall, "peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
+if child.returncode != 0:
+    lines = [line for line in child.stderr.strip().splitlines() if line.strip()]
+    result["error"] = lines[-1] if lines else f"exit status {child.returncode}"
+else:
+    result.update(json.loads(child.stdout.strip().splitlines()[-1]))
+print(json.dumps(result))
+"""
+
+
 def measure(engine: str, path: Path, config: Path, limit_gb: float | None) -> dict[str, object]:
     """One run in a fresh child process: wall time, result size and peak RSS (MB), or the error."""
-
-    def limit() -> None:
-        if limit_gb is not None:
-            size = int(limit_gb * 2**30)
-            resource.setrlimit(resource.RLIMIT_AS, (size, size))
-
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    started = time.perf_counter()
-    child = subprocess.run(
-        [sys.executable, "-W", "ignore", "-c", CHILD, engine, str(path), str(config)],
-        capture_output=True,
-        text=True,
-        preexec_fn=limit,
-        check=False,
+    work = [sys.executable, "-W", "ignore", "-c", CHILD, engine, str(path), str(config)]
+    wrapper = subprocess.run(
+        [sys.executable, "-c", WRAPPER, str(limit_gb or 0), *work], capture_output=True, text=True, check=True
     )
-    wall = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    result: dict[str, object] = {"engine": engine, "wall": wall}
-    # ru_maxrss of the children is a maximum over every child so far: it is this child's only if it grew.
-    result["peak_mb"] = peak / 1024 if peak > before else None
-    if child.returncode != 0:
-        lines = [line for line in child.stderr.strip().splitlines() if line.strip()]
-        result["error"] = lines[-1] if lines else f"exit status {child.returncode}"
-        return result
-    result.update(json.loads(child.stdout.strip().splitlines()[-1]))
+    result: dict[str, object] = {"engine": engine, **json.loads(wrapper.stdout.strip().splitlines()[-1])}
     return result
 
 
