@@ -118,16 +118,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--spark-max-rows", type=int, default=10_000_000, help="Spark runs up to this size")
     parser.add_argument("--pandas-limit-gb", type=float, default=8.0)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=OUT, help=f"where the logs are written (default {OUT})")
     arguments = parser.parse_args(argv)
-    OUT.mkdir(parents=True, exist_ok=True)
-    config = OUT / "imports.toml"
+    out: Path = arguments.out
+    out.mkdir(parents=True, exist_ok=True)
+    config = out / "imports.toml"
     config.write_text(CONFIG, encoding="utf-8")
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, load average {os.getloadavg()}")
     print()
     print("| rows | engine | wall s (process) | s (aggregation) | peak RSS MB | rows/s | note |")
     print("|---:|---|---:|---:|---:|---:|---|")
     for rows in sorted(arguments.rows):
-        path = OUT / f"{rows}.parquet"
+        path = out / f"{rows}.parquet"
         if not path.exists():
             started = time.perf_counter()
             generate(rows, arguments.seed, "2026-11", path)
