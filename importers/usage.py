@@ -41,7 +41,7 @@ import csv
 import datetime
 import glob
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 from typing import Any
@@ -103,15 +103,28 @@ def schema(path: str, kind: str) -> dict[str, str]:
 
 
 def csv_header(path: str) -> list[str] | None:
-    """The first line of a text file, split as CSV; None when it is not UTF-8 text.
+    """The first line of a file, split as CSV; None when it is not UTF-8 text.
 
     A byte-order mark is not part of the first column's name.
     """
+    with open(path, "rb") as file:
+        first = file.readline(1 << 16)
     try:
-        with open(path, encoding="utf-8-sig", newline="") as file:
-            return next(csv.reader(file), None)
+        return next(csv.reader([first.decode("utf-8-sig")]), None)
     except (UnicodeDecodeError, csv.Error):
         return None
+
+
+def decoded_lines(path: str, problems: list[FeedProblem]) -> Iterator[str]:
+    """The file's lines as text, each decoded alone, so a byte that is not UTF-8 is named at its line."""
+    with open(path, "rb") as file:
+        for number, raw in enumerate(file, start=1):
+            try:
+                yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as error:
+                bad = raw[error.start : error.end]
+                problems.append(FeedProblem(path, number, f"not UTF-8 text (the byte {bad!r})"))
+                yield raw.decode("utf-8", errors="replace")
 
 
 def csv_records(path: str, width: int) -> tuple[list[FeedProblem], tuple[int, ...]]:
@@ -124,20 +137,19 @@ def csv_records(path: str, width: int) -> tuple[list[FeedProblem], tuple[int, ..
     problems: list[FeedProblem] = []
     starts: list[int] = []
     spans = False
-    with open(path, encoding="utf-8-sig", newline="") as file:
-        reader = csv.reader(file, strict=True)
-        next(reader, None)
-        line = reader.line_num + 1
-        try:
-            for record in reader:
-                starts.append(line)
-                spans = spans or reader.line_num != line
-                if len(record) != width:
-                    found = "an empty line" if not record else f"{len(record)} fields"
-                    problems.append(FeedProblem(path, line, f"{found}, but the header has {width} columns"))
-                line = reader.line_num + 1
-        except csv.Error as error:
-            problems.append(FeedProblem(path, reader.line_num, f"malformed CSV: {error}"))
+    reader = csv.reader(decoded_lines(path, problems), strict=True)
+    next(reader, None)
+    line = reader.line_num + 1
+    try:
+        for record in reader:
+            starts.append(line)
+            spans = spans or reader.line_num != line
+            if len(record) != width:
+                found = "an empty line" if not record else f"{len(record)} field{'s' * (len(record) != 1)}"
+                problems.append(FeedProblem(path, line, f"{found}, but the header has {width} columns"))
+            line = reader.line_num + 1
+    except csv.Error as error:
+        problems.append(FeedProblem(path, reader.line_num, f"malformed CSV: {error}"))
     return problems, tuple(starts) if spans else ()
 
 

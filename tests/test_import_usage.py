@@ -384,3 +384,20 @@ def test_a_month_the_books_hold_by_hand_is_refused(tmp_path: Path) -> None:
     (problem,) = caught.value.problems
     assert (problem.filename, problem.row) == (log, 2)
     assert "the books already post to Equity:Stats:Tokens:API:Orion in 2026-10" in problem.message
+
+
+def test_a_byte_that_is_not_utf8_is_named_at_its_line_and_a_bom_is_no_part_of_the_header(
+    tmp_path: Path,
+) -> None:
+    bad = tmp_path / "latin1.csv"
+    bad.write_bytes((HEADER + GOOD + GOOD.replace("acme", "Soci\xe9t\xe9")).encode("latin-1"))
+    assert rejected([str(bad)], settings(tmp_path)) == [
+        FeedProblem(str(bad), 3, "not UTF-8 text (the byte b'\\xe9')")
+    ]
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(("\ufeff" + HEADER + GOOD + "2026-11-03T10:00:00\r\n").encode("utf-8"))
+    with pytest.raises(FeedRejected) as caught:
+        aggregate([str(bom)], settings(tmp_path))
+    assert caught.value.problems == [FeedProblem(str(bom), 3, "1 field, but the header has 8 columns")]
+    bom.write_bytes(("\ufeff" + HEADER + GOOD).encode("utf-8"))
+    assert len(aggregate([str(bom)], settings(tmp_path))) == 1
