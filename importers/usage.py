@@ -57,7 +57,17 @@ from .errors import SHOWN_PROBLEMS, FeedProblem, FeedRejected
 from .keys import import_id
 from .usage_engines import Engine, EngineError, SourceFile, literal, make_engine
 from .usage_settings import TOKEN_KINDS, UsageSettings, usage_settings
-from .usage_sql import AGGREGATE, COUNT_COLUMNS, REQUIRED_COLUMNS, TIMESTAMP, problems_query, rows_view
+from .usage_sql import (
+    AGGREGATE,
+    COUNT_COLUMNS,
+    NAIVE,
+    REQUIRED_COLUMNS,
+    TEXT,
+    TIMESTAMP,
+    ZONED,
+    problems_query,
+    rows_view,
+)
 
 FEED = "usage"
 UNIT = "MTOK"
@@ -229,8 +239,13 @@ def aggregate(
         text_columns = (set(COUNT_COLUMNS) - integer_columns) | (
             {TIMESTAMP} if len(time_types) > 1 else set()
         )
-        naive = len(time_types) == 1 and time_types <= NAIVE_TIME_TYPES
-        return run(engine, files, frozenset(integer_columns), frozenset(text_columns), naive, settings)
+        if len(time_types) > 1 or not time_types <= TIME_TYPES:
+            timestamps = TEXT  # text in some file, or typed differently by different files: read as text
+        elif time_types <= NAIVE_TIME_TYPES:
+            timestamps = NAIVE
+        else:
+            timestamps = ZONED
+        return run(engine, files, frozenset(integer_columns), frozenset(text_columns), timestamps, settings)
     except EngineError as error:
         raise FeedRejected([FeedProblem(error.filename or files[0].path, error.row, error.message)]) from None
     finally:
@@ -242,14 +257,12 @@ def run(
     files: Sequence[SourceFile],
     integer_columns: frozenset[str],
     text_columns: frozenset[str],
-    naive_timestamps: bool,
+    timestamps: str,
     settings: UsageSettings,
 ) -> list[data.Directive]:
     """The shared SQL on one engine: the rows view, one aggregating pass, the bad rows if any."""
     engine.load(files, text_columns)
-    engine.execute(
-        rows_view(engine.dialect, integer_columns, naive_timestamps, settings.models, settings.tiers)
-    )
+    engine.execute(rows_view(engine.dialect, integer_columns, timestamps, settings.models, settings.tiers))
     position = {file.path: index for index, file in enumerate(files)}
     groups: dict[tuple[int, str, str], Group] = {}
     bad_rows = 0

@@ -57,15 +57,24 @@ def count_expression(column: str, integer_typed: bool, dialect: Dialect) -> str:
     )
 
 
-def timestamp_expression(naive_typed: bool, dialect: Dialect) -> str:
+# How the timestamp column is typed, in every file of a run: as a timestamp without
+# zone (read as UTC), as a point in time (with zone, or a date), or as text.
+NAIVE = "naive"
+ZONED = "zoned"
+TEXT = "text"
+
+
+def timestamp_expression(kind: str, dialect: Dialect) -> str:
     """The timestamp as a point in time, or NULL when it is not one.
 
     A column typed as a timestamp without zone is read as UTC as it is (DuckDB's
     zone-aware arithmetic costs three times the whole aggregation); text and
     zone-aware columns are cast to the zone-aware type, so an offset counts.
     """
-    if naive_typed:
+    if kind == NAIVE:
         return "CAST(raw_timestamp AS TIMESTAMP)"
+    if kind == ZONED:
+        return f"TRY_CAST(raw_timestamp AS {dialect.instant})"
     # At least a full date: Spark would read '2026-11' as the 1st of November, DuckDB not at all.
     text = f"TRIM(CAST(raw_timestamp AS {dialect.string}))"
     return f"CASE WHEN LENGTH({text}) >= 10 THEN TRY_CAST({text} AS {dialect.instant}) END"
@@ -78,7 +87,7 @@ def in_list(labels: Iterable[str]) -> str:
 def rows_view(
     dialect: Dialect,
     integer_columns: frozenset[str],
-    naive_timestamps: bool,
+    timestamps: str,
     models: Iterable[str],
     tiers: Iterable[str],
 ) -> str:
@@ -113,7 +122,7 @@ SELECT source_file, source_row, raw_timestamp, raw_model, raw_tier, {raw_counts}
        END AS problem
 FROM (
   SELECT source_file, source_row, raw_timestamp, raw_model, raw_tier, {raw_counts},
-       {timestamp_expression(naive_timestamps, dialect)} AS ts,
+       {timestamp_expression(timestamps, dialect)} AS ts,
        NULLIF(TRIM(CAST(raw_model AS {dialect.string})), '') AS model,
        NULLIF(TRIM(CAST(raw_tier AS {dialect.string})), '') AS tier,
        {counts}

@@ -89,6 +89,30 @@ def test_both_samples_together_give_byte_identical_entries(usage: UsageSettings)
 
 
 @pytest.mark.usefixtures("spark")
+def test_zoned_text_and_mixed_timestamps_give_the_same_months(usage: UsageSettings, tmp_path: Path) -> None:
+    header = "timestamp,model,tier,customer,input_tokens,cached_input_tokens,output_tokens,requests\n"
+    log = tmp_path / "edges.csv"
+    log.write_text(
+        header
+        + "2026-12-01T00:30:00+01:00,orion-4,api,a,1000000,0,1,1\n"  # November in UTC
+        + "2026-11-30 23:59:59,wren-3,free,a,7,0,0,1\n"
+        + "2026-12-01,wren-3,free,a,5,0,0,1\n",
+        encoding="utf-8",
+    )
+    zoned = tmp_path / "zoned.parquet"
+    with duckdb.connect() as connection:
+        connection.execute("SET TimeZone = 'UTC'")
+        connection.execute(
+            f"COPY (SELECT CAST(timestamp AS TIMESTAMPTZ) AS timestamp, * EXCLUDE (timestamp) "
+            f"FROM read_csv('{log}', all_varchar = true)) TO '{zoned}' (FORMAT parquet)"
+        )
+    for sources in ([str(log)], [str(zoned)], [str(zoned), str(SAMPLES / "requests-2026-11.parquet")]):
+        duck = text(sources, usage, "duckdb")
+        assert 'import-id: "usage/2026-11/API/Orion"' in duck
+        assert text(sources, usage, "spark") == duck
+
+
+@pytest.mark.usefixtures("spark")
 def test_the_same_bad_rows_are_reported_by_both(usage: UsageSettings, tmp_path: Path) -> None:
     header = "timestamp,model,tier,customer,input_tokens,cached_input_tokens,output_tokens,requests\n"
     log = tmp_path / "log.csv"
