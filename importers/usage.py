@@ -72,6 +72,8 @@ from .usage_sql import (
 FEED = "usage"
 UNIT = "MTOK"
 PARQUET_MAGIC = b"PAR1"
+# How many of the request log's columns identify a file as one (see UsageImporter.identify).
+IDENTIFYING_COLUMNS = 4
 # Column types read as they are; any other count column is text and must read back as an integer.
 INTEGER_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"})
 TEXT_TYPES = frozenset({"VARCHAR"})
@@ -368,7 +370,12 @@ class UsageImporter(FeedImporter):
         self.settings = usage_settings(config)
 
     def identify(self, filepath: str) -> bool:
-        """A Parquet file whose schema, or a CSV file whose header, has every column of a request log."""
+        """A Parquet file whose schema, or a CSV file whose header, is a request log's.
+
+        Four of the seven columns, a token count among them, make a request log: so a
+        log that lost a column is identified and refused (`missing column ...`)
+        rather than skipped as some other file.
+        """
         try:
             if file_format(filepath) == "parquet":
                 columns: Sequence[str] = list(schema(filepath, "parquet"))
@@ -376,7 +383,8 @@ class UsageImporter(FeedImporter):
                 columns = csv_header(filepath) or []
         except (OSError, duckdb.Error):
             return False
-        return all(column in columns for column in REQUIRED_COLUMNS)
+        present = set(columns) & set(REQUIRED_COLUMNS)
+        return len(present) >= IDENTIFYING_COLUMNS and bool(present & {"input_tokens", "output_tokens"})
 
     def account(self, filepath: str) -> data.Account:
         return self.settings.root

@@ -337,6 +337,11 @@ def test_identify_reads_the_header_or_the_schema_not_the_name(tmp_path: Path) ->
     )
     partial = parquet(tmp_path, "usage.parquet", "SELECT 1 AS input_tokens")
     assert not importer.identify(timesheet) and not importer.identify(partial)
+    # A log that lost a column is still a log: identified, then refused with the missing column named.
+    damaged = write(tmp_path, "damaged.csv", header="timestamp,model,input_tokens,output_tokens,requests\n")
+    assert importer.identify(damaged)
+    with pytest.raises(FeedRejected, match="missing column 'tier'"):
+        importer.extract(damaged, [])
 
 
 def test_importing_twice_adds_nothing_and_a_disagreeing_export_is_refused(tmp_path: Path) -> None:
