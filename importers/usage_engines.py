@@ -118,6 +118,8 @@ class DuckDBEngine:
         self.connection = duckdb.connect(":memory:")
         self.connection.execute("SET TimeZone = 'UTC'")
         self.connection.execute(f"SET memory_limit = {literal(memory_limit)}")
+        # DuckDB draws its bar on stdout, which is where `lab-import extract` writes the entries.
+        self.connection.execute("SET enable_progress_bar = false")
 
     def load(self, files: Sequence[SourceFile], text_columns: frozenset[str]) -> None:
         parts: list[str] = []

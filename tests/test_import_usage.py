@@ -406,3 +406,14 @@ def test_a_byte_that_is_not_utf8_is_named_at_its_line_and_a_bom_is_no_part_of_th
     assert caught.value.problems == [FeedProblem(str(bom), 3, "1 field, but the header has 8 columns")]
     bom.write_bytes(("\ufeff" + HEADER + GOOD).encode("utf-8"))
     assert len(aggregate([str(bom)], settings(tmp_path))) == 1
+
+
+def test_duckdb_draws_no_progress_bar_on_stdout_where_the_entries_go() -> None:
+    from ailab_books.importers.usage_engines import DuckDBEngine
+
+    engine = DuckDBEngine()
+    try:
+        assert engine.rows("SELECT current_setting('enable_progress_bar')") == [(False,)]
+        assert engine.rows("SELECT current_setting('TimeZone')") == [("UTC",)]
+    finally:
+        engine.close()

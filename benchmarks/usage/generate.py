@@ -67,6 +67,7 @@ def generate(rows: int, seed: int, month: str, output: Path, file_format: str = 
         # CSV rows in row order (a person reads them); Parquet's order does not matter to a sum.
         connection.execute(f"SET preserve_insertion_order = {'true' if file_format == 'csv' else 'false'}")
         connection.execute("SET memory_limit = '1GB'")
+        connection.execute("SET enable_progress_bar = false")
         order = " ORDER BY timestamp" if file_format == "csv" else ""
         # Written beside, then renamed: an interrupted run leaves no half file to be reused.
         partial = output.with_name(output.name + ".partial")

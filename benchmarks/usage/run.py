@@ -105,8 +105,14 @@ def measure(engine: str, path: Path, config: Path, limit_gb: float | None) -> di
     """One run in a fresh child process: wall time, result size and peak RSS (MB), or the error."""
     work = [sys.executable, "-W", "ignore", "-c", CHILD, engine, str(path), str(config)]
     wrapper = subprocess.run(
-        [sys.executable, "-c", WRAPPER, str(limit_gb or 0), *work], capture_output=True, text=True, check=True
+        [sys.executable, "-c", WRAPPER, str(limit_gb or 0), *work],
+        capture_output=True,
+        text=True,
+        check=False,
     )
+    if wrapper.returncode != 0:
+        lines = [line for line in wrapper.stderr.strip().splitlines() if line.strip()]
+        return {"engine": engine, "wall": 0.0, "error": "measurement failed: " + (lines[-1] if lines else "")}
     result: dict[str, object] = {"engine": engine, **json.loads(wrapper.stdout.strip().splitlines()[-1])}
     return result
 
