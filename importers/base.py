@@ -5,7 +5,8 @@ file name), `account`, `date` and `extract_entries`, which returns the file's
 entries or raises `FeedRejected` with every problem of the file. The framework
 adds, in `extract`, the check that the books open every account an entry names
 (with the unit it posts), and, in `deduplicate`, the keying of
-`keys.mark_duplicates`.
+`keys.mark_duplicates` and the refusal of a month a hand-written driver entry
+already holds (`exclusive_accounts`).
 
 Each entry's `meta` holds `filename` (the feed file) and `lineno` (the first
 source row behind the entry, 0 for an aggregate with none), `import-id`, and the
@@ -129,7 +130,7 @@ def unopened_accounts(
                 reason = "is not opened in the books; add an `open` (or map the label to an opened account)"
             elif opened.date > entry.date:
                 reason = f"is opened only on {opened.date}, after {entry.date}"
-            elif posting.account in closes and closes[posting.account] <= entry.date:
+            elif posting.account in closes and closes[posting.account] < entry.date:  # the close day is open
                 reason = f"is closed on {closes[posting.account]}"
             elif opened.currencies and unit is not None and unit not in opened.currencies:
                 reason = f"is opened for {', '.join(opened.currencies)}, not {unit}"

@@ -184,7 +184,7 @@ def write_atomically(output: str | None, extracted: list[Extracted]) -> None:
 )
 @click.option(
     "--period",
-    metavar="YYYY-MM",
+    type=click.DateTime(formats=["%Y-%m"]),
     help="Keep only this month of the scheduler exports (jobs running across it are clipped to it). "
     "Overrides the configuration's period.",
 )
@@ -195,10 +195,10 @@ def extract_command(
     output: str | None,
     existing: str | None,
     export_time: datetime | None,
-    period: str | None,
+    period: datetime | None,
 ) -> None:
     """Extract entries from the feed files under SRC; all or nothing."""
-    config = with_overrides(state.config, export_time, period)
+    config = with_overrides(state.config, export_time, f"{period:%Y-%m}" if period else None)
     importers = build_importers(config)
     ledger = Path(existing) if existing else config.ledger
     books = load_books(ledger) if ledger is not None else []

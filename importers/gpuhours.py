@@ -18,7 +18,6 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from fractions import Fraction
 
 from beancount.core import amount, data
 
@@ -47,15 +46,17 @@ def month_parts(start: datetime.datetime, end: datetime.datetime) -> Iterator[tu
         cursor = boundary
 
 
-def apportion(parts: list[Fraction]) -> list[Decimal]:
-    """The parts rounded to PLACES, adding up to their total rounded to PLACES (largest remainder)."""
-    total = round(sum(parts, Fraction(0)) * 10**PLACES)
-    floors = [int(part * 10**PLACES // 1) for part in parts]
-    remainders = [part * 10**PLACES - floor for part, floor in zip(parts, floors, strict=True)]
-    missing = total - sum(floors)
-    # Largest remainder first; ties go to the earlier part, so the result is deterministic.
-    order = sorted(range(len(parts)), key=lambda index: (-remainders[index], index))
-    for index in order[:missing]:
+def apportion(numerators: list[int], denominator: int) -> list[Decimal]:
+    """Parts `numerator / denominator` millionths, rounded to whole millionths (PLACES) so that they add
+    up to their total rounded half to even: each part floored, the units left over going to the
+    largest remainders (ties to the earlier part, so the result is deterministic). Integers only."""
+    whole, left = divmod(sum(numerators), denominator)
+    if 2 * left > denominator or (2 * left == denominator and whole % 2 == 1):
+        whole += 1
+    floors = [numerator // denominator for numerator in numerators]
+    remainders = [numerator % denominator for numerator in numerators]
+    order = sorted(range(len(numerators)), key=lambda index: (-remainders[index], index))
+    for index in order[: whole - sum(floors)]:
         floors[index] += 1
     return [Decimal(units).scaleb(-PLACES) for units in floors]
 
@@ -63,8 +64,9 @@ def apportion(parts: list[Fraction]) -> list[Decimal]:
 def split_gpu_hours(gpus: int, start: datetime.datetime, end: datetime.datetime) -> list[tuple[str, Decimal]]:
     """(YYYY-MM, GPU-hours) per month of a usage of `gpus` GPUs over [start, end), adding up exactly."""
     months = list(month_parts(start, end))
-    exact = [Fraction(gpus * seconds, SECONDS_PER_HOUR) for _, seconds in months]
-    return list(zip((month for month, _ in months), apportion(exact), strict=True))
+    # GPU-seconds x 10**PLACES / 3600: millionths of a GPU-hour, as numerators over 3600.
+    numerators = [gpus * seconds * 10**PLACES for _, seconds in months]
+    return list(zip((month for month, _ in months), apportion(numerators, SECONDS_PER_HOUR), strict=True))
 
 
 @dataclass(frozen=True)

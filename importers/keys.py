@@ -96,7 +96,8 @@ def mark_duplicates(new: list[data.Directive], existing: Sequence[data.Directive
                     row if isinstance(row, int) and row > 0 else None,
                     f"{IMPORT_ID} {key!r} is already at {where(previous)} with different figures "
                     f"(there: {describe(previous)}; here: {describe(entry)}); two exports disagree "
-                    "about the same period: keep one",
+                    "about the same period: import one complete export per period "
+                    "(combine partial ones into one file)",
                 )
             )
     if problems:

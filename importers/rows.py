@@ -23,8 +23,9 @@ class Row:
     fields: dict[str, str]
 
 
-def read_header(path: str | Path, delimiter: str = ",") -> list[str] | None:
-    """The first row of the file as column names (stripped, BOM removed), or None if it is not text."""
+def read_header(path: str | Path, delimiter: str = ",", fold_case: bool = False) -> list[str] | None:
+    """The first row of the file as column names (stripped, BOM removed, lower-cased if `fold_case`),
+    or None if it is not text."""
     # Only the first line is decoded: a bad byte further down is the importer's error to report
     # (not UTF-8), not a reason to skip the file.
     try:
@@ -38,21 +39,36 @@ def read_header(path: str | Path, delimiter: str = ",") -> list[str] | None:
         header = next(csv.reader([first], delimiter=delimiter))
     except csv.Error:
         return None
-    return [name.strip() for name in header]
+    return [name.strip().lower() if fold_case else name.strip() for name in header]
 
 
 def read_rows(
-    path: str | Path, required: tuple[str, ...], delimiter: str = ","
+    path: str | Path, required: tuple[str, ...], delimiter: str = ",", fold_case: bool = False
 ) -> tuple[list[Row], list[FeedProblem]]:
-    """Every data row of the file and a problem per malformed row.
+    """Every data row of the file and a problem per malformed row (iter_rows, as a list)."""
+    problems: list[FeedProblem] = []
+    rows = list(iter_rows(path, required, problems, delimiter, fold_case))
+    return rows, problems
+
+
+def iter_rows(
+    path: str | Path,
+    required: tuple[str, ...],
+    problems: list[FeedProblem],
+    delimiter: str = ",",
+    fold_case: bool = False,
+) -> Iterator[Row]:
+    """The data rows of the file, one at a time; a problem appended to `problems` per malformed row.
 
     A missing required column rejects the file at once (FeedRejected at line 1):
-    no row can be read without it. Blank lines are not rows.
+    no row can be read without it. Blank lines are not rows. With `fold_case`,
+    column names are lower-cased (`Date` is `date`). Streaming, so a large export
+    is never held in memory as rows.
     """
     filename = str(path)
     try:
         with open(path, encoding="utf-8-sig", newline="") as file:
-            return _read(filename, file, required, delimiter)
+            yield from _read(filename, file, required, problems, delimiter, fold_case)
     except UnicodeDecodeError as error:
         raise FeedRejected([FeedProblem(filename, None, f"not UTF-8 text ({error.reason})")]) from None
     except OSError as error:
@@ -60,13 +76,16 @@ def read_rows(
 
 
 def _read(
-    filename: str, lines: Iterator[str], required: tuple[str, ...], delimiter: str
-) -> tuple[list[Row], list[FeedProblem]]:
+    filename: str,
+    lines: Iterator[str],
+    required: tuple[str, ...],
+    problems: list[FeedProblem],
+    delimiter: str,
+    fold_case: bool,
+) -> Iterator[Row]:
     reader = csv.reader(lines, delimiter=delimiter, strict=True)
-    rows: list[Row] = []
-    problems: list[FeedProblem] = []
     try:
-        header = [name.strip() for name in next(reader)]
+        header = [name.strip().lower() if fold_case else name.strip() for name in next(reader)]
     except StopIteration:
         raise FeedRejected([FeedProblem(filename, None, "empty file (no header)")]) from None
     except csv.Error as error:
@@ -104,5 +123,4 @@ def _read(
                 )
             )
             continue
-        rows.append(Row(start, dict(zip(header, (field.strip() for field in fields), strict=True))))
-    return rows, problems
+        yield Row(start, dict(zip(header, (field.strip() for field in fields), strict=True)))

@@ -26,6 +26,7 @@ separated by `|` (`sacct -P`; run with `TZ=UTC` so times are UTC), e.g.
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -36,7 +37,7 @@ from .base import FeedImporter
 from .config import ImportConfig, Table
 from .errors import FeedProblem, FeedRejected
 from .gpuhours import Usage, gpu_entries, split_gpu_hours
-from .rows import Row, read_header, read_rows
+from .rows import Row, iter_rows, read_header
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
 NO_TIME = ("Unknown", "None", "")
@@ -74,8 +75,18 @@ def slurm_settings(config: ImportConfig) -> SlurmSettings:
     )
 
 
+SACCT_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:?\d{2})?")
+
+
 def parse_time(text: str) -> datetime.datetime:
-    return datetime.datetime.strptime(text, TIME_FORMAT)
+    """sacct's `%FT%T` (UTC by the export's convention), or the same with an offset (a
+    SLURM_TIME_FORMAT with `%z`), converted to UTC. ValueError otherwise."""
+    if not SACCT_TIME.fullmatch(text):
+        raise ValueError(text)
+    moment = datetime.datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(datetime.UTC).replace(tzinfo=None)
 
 
 def gpu_count(tres: str) -> int | None:
@@ -108,8 +119,10 @@ class SlurmImporter(FeedImporter):
         self.settings = slurm_settings(config)
 
     def identify(self, filepath: str) -> bool:
+        # A `|`-separated header naming JobID is sacct's; a missing column is then an error at line 1
+        # (identifying only complete exports would skip a damaged one without a word).
         header = read_header(filepath, "|")
-        return header is not None and "JobID" in header and "AllocTRES" in header
+        return header is not None and len(header) > 1 and "JobID" in header
 
     def account(self, filepath: str) -> data.Account:
         return "Equity:Stats:GPUH"
@@ -124,24 +137,19 @@ class SlurmImporter(FeedImporter):
         return tuple(columns)
 
     def extract_entries(self, filepath: str) -> list[data.Directive]:
-        rows, problems = read_rows(filepath, self.required(), "|")
-        jobs = {row.fields["JobID"] for row in rows if "." not in row.fields["JobID"]}
+        problems: list[FeedProblem] = []
+        jobs: set[str] = set()
+        orphans: list[tuple[int, str]] = []  # steps read before (or without) their job row
         seen: dict[tuple[str, str, str], int] = {}
         usages: list[Usage] = []
         cut: dict[str, dict[str, object]] = {}
-        for row in rows:
+        for row in iter_rows(filepath, self.required(), problems, "|"):
             job = row.fields["JobID"]
             if "." in job:
                 if job.split(".", 1)[0] not in jobs:
-                    problems.append(
-                        FeedProblem(
-                            filepath,
-                            row.line,
-                            f"step {job} without its job row {job.split('.', 1)[0]}: the export is cut "
-                            "(steps are not counted, only job rows)",
-                        )
-                    )
+                    orphans.append((row.line, job))
                 continue
+            jobs.add(job)
             key = (job, row.fields["Start"], row.fields.get("Cluster", ""))
             if key in seen:
                 problems.append(
@@ -150,6 +158,17 @@ class SlurmImporter(FeedImporter):
                 continue
             seen[key] = row.line
             usages.extend(self.usages(filepath, row, problems, cut))
+        for line, step in orphans:
+            parent = step.split(".", 1)[0]
+            if parent not in jobs:
+                problems.append(
+                    FeedProblem(
+                        filepath,
+                        line,
+                        f"step {step} without its job row {parent}: the export is cut "
+                        "(steps are not counted, only job rows)",
+                    )
+                )
         if problems:
             raise FeedRejected(sorted(problems, key=lambda p: (p.row or 0, p.message)))
         return gpu_entries(self.feed, "GPU scheduler", filepath, usages, self.settings.offset, cut)

@@ -1,4 +1,4 @@
-"""Timesheets (CSV: date, employee, team, activity, hours) to monthly `HOUR` driver postings.
+"""Timesheets (CSV: date, employee, team, activity, hours; any order and case) to monthly `HOUR` drivers.
 
 One transaction per month and team account, dated the month's last day, with a
 posting per activity (`<team account>:<activity component>`) and the total on
@@ -31,11 +31,13 @@ from .base import FeedImporter, entry_meta, source_meta
 from .config import ImportConfig, Table
 from .errors import FeedProblem, FeedRejected
 from .keys import import_id
-from .rows import Row, read_header, read_rows
+from .rows import Row, iter_rows, read_header
 
 COLUMNS = ("date", "employee", "team", "activity", "hours")
 UNIT = "HOUR"
 HOURS_IN_A_DAY = Decimal(24)
+# Rows of one person's day named in the over-24-hours message.
+SHOWN_ROWS = 10
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,7 @@ class TimesheetImporter(FeedImporter):
     def identify(self, filepath: str) -> bool:
         # Three of the five columns make it a timesheet; a missing one is then an error at line 1
         # (identifying only perfect files would skip a damaged timesheet without a word).
-        header = read_header(filepath)
+        header = read_header(filepath, fold_case=True)
         return header is not None and len(set(header) & set(COLUMNS)) >= 3 and "employee" in header
 
     def account(self, filepath: str) -> data.Account:
@@ -102,9 +104,9 @@ class TimesheetImporter(FeedImporter):
         return {posting.account for posting in entry.postings if posting.account != self.settings.offset}
 
     def extract_entries(self, filepath: str) -> list[data.Directive]:
-        rows, problems = read_rows(filepath, COLUMNS)
+        problems: list[FeedProblem] = []
         bookings: list[Booking] = []
-        for row in rows:
+        for row in iter_rows(filepath, COLUMNS, problems, fold_case=True):
             booking = self.booking(filepath, row, problems)
             if booking is not None:
                 bookings.append(booking)
@@ -213,7 +215,9 @@ def over_a_day(filepath: str, bookings: list[Booking]) -> list[FeedProblem]:
     for (employee, day), members in days.items():
         total = sum((booking.hours for booking in members), Decimal(0))
         if total > HOURS_IN_A_DAY:
-            lines = ", ".join(str(booking.line) for booking in members)
+            lines = ", ".join(str(booking.line) for booking in members[:SHOWN_ROWS])
+            if len(members) > SHOWN_ROWS:
+                lines += f" and {len(members) - SHOWN_ROWS} more"
             problems.extend(
                 FeedProblem(
                     filepath,

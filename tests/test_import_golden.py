@@ -16,9 +16,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from beancount import loader
 from beangulp import extract as beangulp_extract
 from beangulp.testing import write_expected
 
+from ailab_books.importers import cli
 from ailab_books.importers.config import load_config
 from ailab_books.importers.registry import build_importers
 
@@ -68,3 +70,26 @@ def test_books_and_goldens_pass_bean_check(tmp_path: Path) -> None:
     result = subprocess.run([str(bean_check), str(together)], capture_output=True, text=True, check=False)
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
     assert len(includes) >= 5
+
+
+def test_the_monthly_close_of_docs_importers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """docs/importers.md's close on the samples: extract, check with the books, extract again: nothing new."""
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "imports-2026-11.beancount"
+    args = ["--config", str(CONFIG), "extract", "importers/samples/", "--period", "2026-11", "-o", str(out)]
+    assert cli.main(args) == 0
+    text = out.read_text()
+    assert text.count("\n2026-11-30 *") == 5
+    assert "2026-12" not in text.replace("2026-12-01T06:00:00", "")  # --period keeps November only
+    together = tmp_path / "together.beancount"
+    together.write_text(f'include "{ROOT / "ledger" / "main.beancount"}"\ninclude "{out}"\n')
+    _, errors, _ = loader.load_file(str(together))
+    assert errors == []
+    again = tmp_path / "again.beancount"
+    assert cli.main([*args[:-1], str(again), "-e", str(together)]) == 0
+    repeated = again.read_text()
+    assert repeated.count("; duplicate of ") == 5
+    assert [line for line in repeated.splitlines() if line and not line.startswith((";", "****"))] == []
+    assert capsys.readouterr() == ("", "")  # quiet: no bar off a terminal, no file skipped

@@ -199,3 +199,8 @@ def test_identify_reads_the_content(tmp_path: Path) -> None:
     assert reader.identify(str(csv))
     csv.write_text("name,start,end,cost\n")
     assert not reader.identify(str(csv))
+    csv.write_text("name,cluster,end,gpuHours\nserve-api,k8s-a,2026-11-02T00:00:00Z,1\n")
+    assert reader.identify(str(csv))
+    assert problems(tmp_path, str(csv)) == [
+        (1, "missing column(s) start (header: name, cluster, end, gpuHours)")
+    ]

@@ -109,8 +109,11 @@ def test_split_is_exact_to_six_places_and_adds_up(gpus: int, start: datetime.dat
 
 
 def test_apportion_hands_the_rounding_to_the_largest_remainders() -> None:
-    thirds = [Fraction(1, 3 * 10**6)] * 3  # 0.000000333... each, 0.000001 together
-    assert apportion(thirds) == [Decimal("0.000001"), Decimal("0.000000"), Decimal("0.000000")]
+    # Three thirds of a millionth: 0.000001 together, given to the first of the tied remainders.
+    assert apportion([1, 1, 1], 3) == [Decimal("0.000001"), Decimal("0.000000"), Decimal("0.000000")]
+    # 2.5 millionths: the total rounds half to even (2), the larger remainder takes the unit.
+    assert apportion([3, 2], 2) == [Decimal("0.000001"), Decimal("0.000001")]
+    assert apportion([1, 6], 2) == [Decimal("0.000001"), Decimal("0.000003")]  # 3.5 -> 4
 
 
 def test_steps_are_not_counted_only_job_rows(tmp_path: Path) -> None:
@@ -263,6 +266,15 @@ def test_identify_needs_the_sacct_header(tmp_path: Path) -> None:
     other = tmp_path / "other.txt"
     other.write_text("JobID,Start,End,AllocTRES\n")
     assert not reader.identify(str(other))
+    other.write_text(
+        "JobID|Cluster|Account|Start|End\n1|orion-a|evals|2026-11-01T00:00:00|2026-11-01T01:00:00\n"
+    )
+    assert reader.identify(str(other))
+    with pytest.raises(FeedRejected) as raised:
+        reader.extract_entries(str(other))
+    assert [(p.row, p.message) for p in raised.value.problems] == [
+        (1, "missing column(s) AllocTRES (header: JobID, Cluster, Account, Start, End)")
+    ]
 
 
 def test_a_month_the_books_already_hold_by_hand_is_refused(
@@ -292,3 +304,60 @@ def test_a_month_the_books_already_hold_by_hand_is_refused(
         ]
     }
     assert set(err) == expected
+
+
+def test_times_with_an_offset_are_read_in_utc(tmp_path: Path) -> None:
+    rows = "1|orion-a|pretrain|||2026-12-01T01:00:00+0200|2026-12-01T03:00:00+0200|gres/gpu=1\n"
+    entries = importer(tmp_path).extract_entries(export(tmp_path, rows))
+    assert figures(entries) == {
+        ("slurm/2026-11/orion-a", "2026-11-30"): {
+            "Equity:Stats:GPUH:Training:Orion": Decimal("1.000000"),
+            "Equity:Stats:Offset": Decimal("-1.000000"),
+        },
+        ("slurm/2026-12/orion-a", "2026-12-31"): {
+            "Equity:Stats:GPUH:Training:Orion": Decimal("1.000000"),
+            "Equity:Stats:Offset": Decimal("-1.000000"),
+        },
+    }
+
+
+@given(
+    jobs=st.lists(
+        st.tuples(
+            st.integers(0, 64),
+            st.datetimes(datetime.datetime(2026, 10, 1), datetime.datetime(2027, 2, 1)),
+            st.integers(0, 90 * 86400),
+            st.sampled_from(["pretrain", "evals"]),
+        ),
+        max_size=30,
+    )
+)
+def test_posted_hours_are_each_jobs_hours_to_six_places(
+    tmp_path_factory: pytest.TempPathFactory, jobs: list[tuple[int, datetime.datetime, int, str]]
+) -> None:
+    """The totals a reader computes from the raw rows (GPUs x elapsed / 3600 per job, rounded to 6
+    places) are what the entries post, per workload, over all months."""
+    tmp_path = tmp_path_factory.mktemp("jobs")
+    config = CONFIG.replace("export-time = 2026-12-01T06:00:00", "export-time = 2027-06-01T00:00:00")
+    rows = ""
+    expected: dict[str, Decimal] = {
+        "Equity:Stats:GPUH:Training:Orion": Decimal(0),
+        "Equity:Stats:GPUH:Evals": Decimal(0),
+    }
+    accounts = {"pretrain": "Equity:Stats:GPUH:Training:Orion", "evals": "Equity:Stats:GPUH:Evals"}
+    for number, (gpus, start, seconds, label) in enumerate(jobs):
+        start = start.replace(microsecond=0)
+        end = start + datetime.timedelta(seconds=seconds)
+        rows += (
+            f"{number}|orion-a|{label}|||{start:%Y-%m-%dT%H:%M:%S}|{end:%Y-%m-%dT%H:%M:%S}|gres/gpu={gpus}\n"
+        )
+        exact = Fraction(gpus * seconds, 3600)
+        expected[accounts[label]] += Decimal(round(exact * 10**6)).scaleb(-6)
+    entries = importer(tmp_path, config).extract_entries(export(tmp_path, rows))
+    posted = {account: Decimal(0) for account in expected}
+    for amounts in figures(entries).values():
+        assert sum(amounts.values()) == 0
+        for account, number in amounts.items():
+            if account != "Equity:Stats:Offset":
+                posted[account] += number
+    assert posted == expected

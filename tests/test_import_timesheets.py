@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from beancount.core import data
 from helpers import line_of
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ailab_books.importers.config import load_config
 from ailab_books.importers.errors import FeedRejected
@@ -177,3 +180,45 @@ def test_identify_reads_the_header_not_the_name(tmp_path: Path) -> None:
     binary = tmp_path / "blob.csv"
     binary.write_bytes(b"\xff\xfe\x00garbage")
     assert not reader.identify(str(binary))
+
+
+def test_header_names_in_any_case(tmp_path: Path) -> None:
+    text = "Date,Employee,Team,Activity,Hours\n2026-11-02,ann,ops,serving,6\n"
+    reader = importer(tmp_path)
+    path = sheet(tmp_path, text)
+    assert reader.identify(path)
+    assert postings(reader.extract_entries(path)[0])["Equity:Stats:Hours:DatacenterOps:Serving"] == Decimal(6)
+
+
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.integers(1, 60),
+            st.sampled_from(["ann", "bob", "cy"]),
+            st.sampled_from(["serving", "training", "rollouts"]),
+            st.decimals(0, 8, places=2),
+        ),
+        max_size=40,
+    )
+)
+def test_posted_hours_are_the_rows_summed(
+    tmp_path_factory: pytest.TempPathFactory, rows: list[tuple[int, str, str, Decimal]]
+) -> None:
+    """What a reader sums from the raw rows, per month and activity, is what the entries post."""
+    tmp_path = tmp_path_factory.mktemp("sheet")
+    text = "date,employee,team,activity,hours\n"
+    expected: dict[tuple[str, str], Decimal] = {}
+    for number, (day, employee, activity, hours) in enumerate(rows):
+        date = datetime.date(2026, 11, 1) + datetime.timedelta(days=day)
+        text += f"{date},{employee}-{number},ops,{activity},{hours}\n"  # a person a row: never over 24
+        key = (f"{date:%Y-%m}", f"Equity:Stats:Hours:DatacenterOps:{activity.capitalize()}")
+        expected[key] = expected.get(key, Decimal(0)) + hours
+    entries = importer(tmp_path).extract_entries(sheet(tmp_path, text))
+    posted: dict[tuple[str, str], Decimal] = {}
+    for entry in entries:
+        amounts = postings(entry)
+        assert sum(amounts.values()) == 0
+        for account, number in amounts.items():
+            if account != "Equity:Stats:Offset":
+                posted[(f"{entry.date:%Y-%m}", account)] = number
+    assert posted == expected
