@@ -283,7 +283,17 @@ def run(
         raise FeedRejected(row_problems(engine, files, bad_rows))
     if not groups:
         raise FeedRejected([FeedProblem(file.path, None, "the export has no rows") for file in files])
-    return [transaction(key, group, settings) for key, group in sorted(groups.items())]
+    return [
+        transaction(key, group, settings)
+        for key, group in sorted(groups.items())
+        if settings.period in (None, month_text(key[0]))
+    ]
+
+
+def month_text(month: int) -> str:
+    """`202611` as `2026-11`."""
+    year, number = divmod(month, 100)
+    return f"{year:04d}-{number:02d}"
 
 
 def row_problems(engine: Engine, files: Sequence[SourceFile], bad_rows: int) -> list[FeedProblem]:

@@ -6,6 +6,7 @@ engine = "duckdb"                 # or "spark" (pip install 'ailab-books[spark]'
 memory-limit = "1GB"              # DuckDB's; it spills to disk beyond it
 root = "Equity:Stats:Tokens"      # postings go to <root>:<Tier>:<Model>
 offset = "Equity:Stats:Offset"
+period = "2026-11"                # optional (or lab-import --period): only this month's rows post
 
 [usage.weights]                   # which token kinds a MTOK counts, and how much each weighs
 input = "1"                       # exact decimals: strings or integers, never TOML floats
@@ -42,7 +43,7 @@ TOKEN_KINDS: tuple[tuple[str, str], ...] = (
     ("output", "output_tokens"),
 )
 ENGINES = ("duckdb", "spark")
-ALLOWED = ("engine", "memory-limit", "root", "offset", "weights", "models", "tiers")
+ALLOWED = ("engine", "memory-limit", "root", "offset", "period", "weights", "models", "tiers")
 # A label of the log as the SQL text names it: no quotes or backslashes can reach the SQL.
 LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._:+@/-]*")
 # An account component of the books: capitalised, no spaces (docs/conventions.md).
@@ -63,6 +64,8 @@ class UsageSettings:
     # The log's labels -> the books' account components.
     models: Mapping[str, str]
     tiers: Mapping[str, str]
+    # Only this month (YYYY-MM) is extracted; every row of the file is still checked.
+    period: str | None = None
 
     def formula(self) -> str:
         """What a MTOK counts, as a reader reads it: `input + 0.1 * cached-input + output`."""
@@ -95,6 +98,7 @@ def usage_settings(config: ImportConfig) -> UsageSettings:
         weights=weights(table),
         models=labels(table, "models"),
         tiers=labels(table, "tiers"),
+        period=table.optional_period("period"),
     )
 
 

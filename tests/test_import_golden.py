@@ -81,8 +81,10 @@ def test_the_monthly_close_of_docs_importers(
     args = ["--config", str(CONFIG), "extract", "importers/samples/", "--period", "2026-11", "-o", str(out)]
     assert cli.main(args) == 0
     text = out.read_text()
-    assert text.count("\n2026-11-30 *") == 5
-    assert "2026-12" not in text.replace("2026-12-01T06:00:00", "")  # --period keeps November only
+    # 5 scheduler and timesheet entries, and 8 of usage (4 tiers x 2 models; the December log adds none).
+    assert text.count("\n2026-11-30 *") == 5 + 8
+    entries = "\n".join(line for line in text.splitlines() if not line.startswith("****"))  # not file names
+    assert "2026-12" not in entries.replace("2026-12-01T06:00:00", "")  # --period keeps November only
     together = tmp_path / "together.beancount"
     together.write_text(f'include "{ROOT / "ledger" / "main.beancount"}"\ninclude "{out}"\n')
     _, errors, _ = loader.load_file(str(together))
@@ -90,6 +92,6 @@ def test_the_monthly_close_of_docs_importers(
     again = tmp_path / "again.beancount"
     assert cli.main([*args[:-1], str(again), "-e", str(together)]) == 0
     repeated = again.read_text()
-    assert repeated.count("; duplicate of ") == 5
+    assert repeated.count("; duplicate of ") == 5 + 8
     assert [line for line in repeated.splitlines() if line and not line.startswith((";", "****"))] == []
     assert capsys.readouterr() == ("", "")  # quiet: no bar off a terminal, no file skipped

@@ -417,3 +417,15 @@ def test_duckdb_draws_no_progress_bar_on_stdout_where_the_entries_go() -> None:
         assert engine.rows("SELECT current_setting('TimeZone')") == [("UTC",)]
     finally:
         engine.close()
+
+
+def test_a_period_keeps_its_month_and_still_checks_every_row(tmp_path: Path) -> None:
+    usage = settings(tmp_path, 'period = "2026-11"\n')
+    log = write(tmp_path, "log.csv", GOOD, GOOD.replace("2026-11-03", "2026-12-03"))
+    assert [entry.meta["import-id"] for entry in aggregate([log], usage)] == ["usage/2026-11/API/Orion"]
+    bad = write(tmp_path, "bad.csv", GOOD, GOOD.replace("2026-11-03", "2026-12-03").replace("api", "pro"))
+    assert rejected([bad], usage) == [
+        FeedProblem(bad, 3, "unknown tier 'pro': map it to the books' tier in [usage.tiers]")
+    ]
+    with pytest.raises(ConfigError, match=r"\[usage\] period: must be a month, YYYY-MM"):
+        settings(tmp_path, 'period = "November"\n')
