@@ -68,6 +68,9 @@ def with_overrides(config: ImportConfig, export_time: datetime | None, period: s
     for feed in SCHEDULER_FEEDS:
         if feed in sections:
             sections[feed] = {**sections[feed], **overrides}
+    # The usage logs take --period too (a log's months are its rows'); they have no running jobs.
+    if period is not None and "usage" in sections:
+        sections["usage"] = {**sections["usage"], "period": period}
     return dataclasses.replace(config, sections=sections)
 
 
@@ -185,7 +188,8 @@ def write_atomically(output: str | None, extracted: list[Extracted]) -> None:
 @click.option(
     "--period",
     type=click.DateTime(formats=["%Y-%m"]),
-    help="Keep only this month of the scheduler exports (jobs running across it are clipped to it). "
+    help="Keep only this month of the scheduler exports (jobs running across it are clipped to it) "
+    "and of the usage logs. "
     "Overrides the configuration's period.",
 )
 @click.pass_obj

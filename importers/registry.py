@@ -8,6 +8,7 @@ from .focus import FocusImporter
 from .opencost import OpenCostImporter
 from .slurm import SlurmImporter
 from .timesheets import TimesheetImporter
+from .usage import UsageImporter
 
 # One line per feed (its `feed` is the name of its TOML table).
 IMPORTERS: tuple[type[FeedImporter], ...] = (
@@ -15,6 +16,7 @@ IMPORTERS: tuple[type[FeedImporter], ...] = (
     SlurmImporter,
     OpenCostImporter,
     FocusImporter,
+    UsageImporter,
 )
 
 

@@ -81,15 +81,18 @@ def test_the_monthly_close_of_docs_importers(
     args = ["--config", str(CONFIG), "extract", "importers/samples/", "--period", "2026-11", "-o", str(out)]
     assert cli.main(args) == 0
     text = out.read_text()
-    assert text.count("\n2026-11-30 *") == 5  # November's drivers
-    assert text.count("\n2026-10-31 *") == 2  # October's two cloud bills, which arrive at November's close
-    assert "2026-12" not in text.replace("2026-12-01T06:00:00", "")  # --period keeps November only
+    # 5 scheduler and timesheet entries and 8 of usage (4 tiers x 2 models; the December log adds none),
+    # dated at November's end; and October's two cloud bills, which arrive at November's close.
+    assert text.count("\n2026-11-30 *") == 5 + 8
+    assert text.count("\n2026-10-31 *") == 2
+    entries = "\n".join(line for line in text.splitlines() if not line.startswith("****"))  # not file names
+    assert "2026-12" not in entries.replace("2026-12-01T06:00:00", "")  # --period keeps November only
     together = books_plus(tmp_path, out)
     _, errors, _ = loader.load_file(str(together))
     assert errors == []
     again = tmp_path / "again.beancount"
     assert cli.main([*args[:-1], str(again), "-e", str(together)]) == 0
     repeated = again.read_text()
-    assert repeated.count("; duplicate of ") == 7
+    assert repeated.count("; duplicate of ") == 5 + 8 + 2
     assert [line for line in repeated.splitlines() if line and not line.startswith((";", "****"))] == []
     assert capsys.readouterr() == ("", "")  # quiet: no bar off a terminal, no file skipped
