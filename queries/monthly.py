@@ -113,10 +113,9 @@ def build(entries: Sequence[data.Directive]) -> MonthlySummary:
             units = posting.units
             if not wanted or units is None or units.number is None:
                 continue
-            if posting.cost is None and posting.price is None:
-                weight = units  # convert.get_weight's answer, without the call
-            else:
-                weight = convert.get_weight(posting)
+            # Without cost or price the weight is the units: convert.get_weight's answer, without the call.
+            plain = posting.cost is None and posting.price is None
+            weight = units if plain else convert.get_weight(posting)
             if weight.currency == USD:
                 money = weight.number
             else:
