@@ -115,24 +115,26 @@ def build(entries: Sequence[data.Directive]) -> MonthlySummary:
                 continue
             # Without cost or price the weight is the units: convert.get_weight's answer, without the call.
             plain = posting.cost is None and posting.price is None
-            weight = units if plain else convert.get_weight(posting)
+            weight = units if plain else convert.get_weight(posting)  # type: ignore[no-untyped-call]
             if weight.currency == USD:
-                money = weight.number
+                money: Decimal | None = weight.number
             else:
                 if price_map is None:
                     # Built only when some weight is not in USD, as beanquery builds it.
-                    price_map = prices.build_price_map(entries)
-                value = convert.convert_amount(weight, USD, price_map, date)
+                    price_map = prices.build_price_map(entries)  # type: ignore[no-untyped-call]
+                value = convert.convert_amount(weight, USD, price_map, date)  # type: ignore[no-untyped-call]
                 if value.currency != USD and not (units.currency == MTOK and EQUITY.search(account)):
                     continue  # left out of every figure, and an error of classify
                 money = value.number
+            if money is None:
+                continue  # an incomplete amount: none after a load, which interpolates every posting
             key = (date.year, date.month, account, units.currency)
             found = sums.get(key)
             if found is None:
                 found = sums[key] = [Decimal(), Decimal()]
             found[0] += units.number
             found[1] += money
-    opens = get_account_open_close(entries)
+    opens = get_account_open_close(entries)  # type: ignore[no-untyped-call]
     groups = []
     for (year, month, account, currency), (units_sum, money_sum) in sums.items():
         open_entry = opens.get(account, (None, None))[0]
