@@ -1,9 +1,10 @@
 """The monthly summary: one pass over a loaded ledger's postings, from which
 ``lab-report`` (and the dashboard's endpoint) compute every figure.
 
-The saved queries that ``lab-report`` reads (``gross-margin-per-mtok``,
-``net-margin-per-mtok``, ``overhead-per-mtok``, ``margin-by-model``,
-``margin-by-tier``) share one innermost SELECT: per month, account and
+The saved queries that ``lab-report`` and the dashboard's endpoint read
+(``gross-margin-per-mtok``, ``net-margin-per-mtok``, ``overhead-per-mtok``,
+``margin-by-model``, ``margin-by-tier``, ``cost-stack``) share one innermost
+SELECT: per month, account and
 currency, the units and the USD value (``convert(weight, 'USD', date)``) of the
 postings on ``Income``, ``Expenses`` and ``Equity:Stats:Tokens`` accounts that
 are not opening balances (flag ``S``) and that are valued in USD (or are tokens
@@ -171,9 +172,13 @@ def _sum(terms: Iterable[Decimal | None]) -> Decimal:
     return total
 
 
+def _class_is(group: Group, cost_class: str) -> bool | None:
+    """``cost_class = '<cost_class>'``: NULL without a class."""
+    return None if group.cost_class is None else group.cost_class == cost_class
+
+
 def _is_inference(group: Group) -> bool | None:
-    """``cost_class = 'inference'``: NULL without a class."""
-    return None if group.cost_class is None else group.cost_class == "inference"
+    return _class_is(group, "inference")
 
 
 def _keeps_cost_of_serving(group: Group) -> bool:
@@ -344,6 +349,84 @@ def _margin_by(by: str, segment_of: Callable[[str], str]) -> Callable[[MonthlySu
     return query
 
 
+#: cost-stack's named lines per class: (column, account pattern), in its column order.
+INFERENCE_LINES = [
+    ("compute", "^Expenses:COGS:Inference:Compute:"),
+    ("idle_capacity", "^Expenses:COGS:Inference:IdleCapacity:"),
+    ("power", "^Expenses:COGS:Inference:Power:"),
+    ("datacenter_ops", "^Expenses:COGS:Inference:DatacenterOps:"),
+    ("storage", "^Expenses:COGS:Inference:Storage:"),
+    ("serving_staff", "^Expenses:COGS:Inference:Staff:"),
+    ("revenue_share", "^Expenses:COGS:RevenueShare:"),
+    ("payment_fees", "^Expenses:COGS:PaymentFees:"),
+]
+TRAINING_LINES = [
+    ("training_runs", "^Expenses:RnD:Training:"),
+    ("rollouts", "^Expenses:RnD:Rollouts:"),
+    ("evals", "^Expenses:RnD:Evals:"),
+    ("research_staff", "^Expenses:RnD:Staff:"),
+    ("data", "^Expenses:RnD:Data:"),
+]
+COST_STACK_COLUMNS = [
+    "year",
+    "month",
+    "million_tokens",
+    *(f"inference__{line}_per_mtok" for line, _ in INFERENCE_LINES),
+    "inference__other_per_mtok",
+    "cogs_per_mtok",
+    *(f"training__{line}_per_mtok" for line, _ in TRAINING_LINES),
+    "training__other_per_mtok",
+    "sga__sga_per_mtok",
+    "shared__unallocated_pools_per_mtok",
+    "unclassified__other_expenses_per_mtok",
+    "full_cost_per_mtok",
+]
+
+
+def _of_class(groups: Sequence[Group], cost_class: str, pattern: str | None = None) -> Decimal:
+    """``sum(money * int(cost_class = '<class>' [AND account ~ '<pattern>']))``."""
+    line = None if pattern is None else _pattern(pattern)
+    terms = []
+    for g in groups:
+        condition = _class_is(g, cost_class)
+        if condition and line is not None:  # BQL's AND: NULL, false, or the match
+            condition = line.search(g.account) is not None
+        terms.append(_times(g.money, condition))
+    return _sum(terms)
+
+
+def _less(total: Decimal, parts: Iterable[Decimal]) -> Decimal:
+    """``total - a - b - ...``, left to right."""
+    for part in parts:
+        total = total - part
+    return total
+
+
+def cost_stack(summary: MonthlySummary) -> pd.DataFrame:
+    """The rows of the saved query ``cost-stack``."""
+    rows: list[list[Any]] = []
+    kept = (g for g in summary.groups if OVERHEAD_SCOPE.search(g.account))
+    for (year, month), groups in _by_month(kept).items():
+        tokens, costs = _tokens(groups), _expenses(groups)
+        inference, training = _of_class(groups, "inference"), _of_class(groups, "training")
+        sga, shared = _of_class(groups, "sga"), _of_class(groups, "shared")
+        serving = [_of_class(groups, "inference", pattern) for _, pattern in INFERENCE_LINES]
+        research = [_of_class(groups, "training", pattern) for _, pattern in TRAINING_LINES]
+        amounts = [
+            *serving,
+            _less(inference, serving),
+            inference,
+            *research,
+            _less(training, research),
+            sga,
+            shared,
+            _less(costs, [inference, training, sga, shared]),
+            costs,
+        ]
+        rows.append([year, month, tokens, *(_round(_div(amount, tokens), 6) for amount in amounts)])
+    return _frame(rows, COST_STACK_COLUMNS, ("year", "month"))
+
+
 #: The saved queries the summary answers, by name.
 QUERIES: dict[str, Callable[[MonthlySummary], pd.DataFrame]] = {
     "gross-margin-per-mtok": gross_margin_per_mtok,
@@ -351,6 +434,7 @@ QUERIES: dict[str, Callable[[MonthlySummary], pd.DataFrame]] = {
     "overhead-per-mtok": overhead_per_mtok,
     "margin-by-model": _margin_by("model", _model),
     "margin-by-tier": _margin_by("tier", _tier),
+    "cost-stack": cost_stack,
 }
 
 
