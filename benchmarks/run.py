@@ -354,7 +354,8 @@ def measure(
 
         for name, view_seconds in measure_views(main, entries, options, queries).items():
             samples[name].append(view_seconds)
-        log(f"{size.name} run {run}/{repeat}: the endpoint's four views {samples[VIEW_ENDPOINT][-1]:.2f}s (cold)")
+        endpoint = samples[VIEW_ENDPOINT][-1]
+        log(f"{size.name} run {run}/{repeat}: the endpoint's four views {endpoint:.2f}s (cold)")
 
         outputs: dict[str, QueryOutput] = {}
         for name, query in queries.items() if run_queries else ():
