@@ -14,8 +14,16 @@ beancount's pickle cache disabled so that every load really parses the files:
    entries of the plain load, then ``ailab_books.plugins.classify.classify`` on allocate's
    output (what classify sees in the real pipeline);
 3. **full load**: ``loader.load_file`` on ``main.beancount`` with both plugins;
-4. **every saved query** (``queries/*.beancount``): connect + parse + compile +
-   run + fetch all rows with beanquery, on the entries of the full load.
+4. **the views of** ``lab-report`` beyond the load, on the entries of the full
+   load: the monthly summary's one pass (``ailab_books.queries.monthly``), then
+   the summary, ``--by model``, ``--by tier`` and ``--query cost-stack`` each
+   on a freshly loaded ``Ledger`` (so each pays for the pass, as a
+   ``lab-report`` run does), and the four together on one ``Ledger`` (the
+   dashboard endpoint's work: the pass once), then again on the same
+   ``Ledger`` (warm: the pass cached);
+5. **every saved query** (``queries/*.beancount``): connect + parse + compile +
+   run + fetch all rows with beanquery, on the entries of the full load
+   (``--no-queries`` leaves them out).
 
 Every measurement is repeated ``--repeat`` times (``gc.collect()`` before each,
 ``time.perf_counter``, in-process); the report gives the median, min and max and
@@ -64,7 +72,8 @@ from beancount.core import data
 from ailab_books.benchmarks import generate
 from ailab_books.plugins.allocate import allocate
 from ailab_books.plugins.classify import classify
-from ailab_books.queries.runner import SavedQuery, package_queries
+from ailab_books.queries import economics, monthly
+from ailab_books.queries.runner import Ledger, SavedQuery, package_queries
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -81,6 +90,14 @@ FULL_MINUS_PLAIN = "full load - plain load"
 QUERY_PREFIX = "query: "  # parse + compile + run + fetch
 PARSE_PREFIX = "query parse: "  # BQL text to AST (beanquery's TatSu parser)
 RUN_PREFIX = "query run: "  # connect + compile + execute + fetchall
+ONE_PASS = "view: monthly summary (one pass)"
+VIEW_SUMMARY = "view: lab-report (summary)"
+VIEW_MODEL = "view: lab-report --by model"
+VIEW_TIER = "view: lab-report --by tier"
+VIEW_COST_STACK = "view: lab-report --query cost-stack"
+VIEW_ENDPOINT = "view: endpoint's four (summary, by model, by tier, cost-stack), cold"
+VIEW_ENDPOINT_WARM = "view: endpoint's four, warm"
+VIEWS = [ONE_PASS, VIEW_SUMMARY, VIEW_MODEL, VIEW_TIER, VIEW_COST_STACK, VIEW_ENDPOINT, VIEW_ENDPOINT_WARM]
 
 
 def disable_load_cache() -> None:
@@ -113,6 +130,8 @@ class Size:
     generated_entries: int = 0  # added by the plugins in the full load
     generated_postings: int = 0
     peak_rss_mb: float = 0.0
+    #: Per saved query the monthly summary answers: its rows equal beanquery's (first run).
+    summary_equals_bql: dict[str, bool] = field(default_factory=dict)
     samples: dict[str, list[float]] = field(default_factory=dict)
 
     def median(self, name: str) -> float:
@@ -236,6 +255,56 @@ def dump_text(outputs: dict[str, QueryOutput]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _views(ledger: Ledger) -> None:
+    """What the dashboard's endpoint computes for the whole books (dashboard/figures.py)."""
+    economics.summary(ledger)
+    economics.by_segment(ledger, "model")
+    economics.by_segment(ledger, "tier")
+    monthly.run_report_query(ledger, "cost-stack")
+
+
+def measure_views(
+    main: Path, entries: list[data.Directive], options: dict[str, Any], queries: dict[str, SavedQuery]
+) -> dict[str, float]:
+    """Seconds of each ``lab-report`` view beyond the load (see the module docstring)."""
+
+    def fresh() -> Ledger:  # what load_ledger returns, without loading again
+        return Ledger(str(main), entries, options, queries)
+
+    seconds: dict[str, float] = {}
+    seconds[ONE_PASS], _ = _timed(monthly.build, entries)
+    seconds[VIEW_SUMMARY], _ = _timed(economics.summary, fresh())
+    seconds[VIEW_MODEL], _ = _timed(economics.by_segment, fresh(), "model")
+    seconds[VIEW_TIER], _ = _timed(economics.by_segment, fresh(), "tier")
+    seconds[VIEW_COST_STACK], _ = _timed(monthly.run_report_query, fresh(), "cost-stack")
+    ledger = fresh()
+    seconds[VIEW_ENDPOINT], _ = _timed(_views, ledger)
+    seconds[VIEW_ENDPOINT_WARM], _ = _timed(_views, ledger)
+    return seconds
+
+
+def summary_checks(
+    main: Path,
+    entries: list[data.Directive],
+    options: dict[str, Any],
+    queries: dict[str, SavedQuery],
+    outputs: dict[str, QueryOutput],
+) -> dict[str, bool]:
+    """For each saved query the monthly summary answers and beanquery ran: are
+    the rows the same, value for value (``repr``: digits, exponent, sign)?"""
+    ledger = Ledger(str(main), entries, options, queries)
+    checks: dict[str, bool] = {}
+    for name in monthly.QUERIES:
+        if name in outputs and monthly.answers(ledger, name):
+            frame = monthly.run_report_query(ledger, name)
+            ours = [
+                tuple(value.item() if hasattr(value, "item") else value for value in row)
+                for row in frame.itertuples(index=False)
+            ]
+            checks[name] = repr(ours) == repr([tuple(row) for row in outputs[name][1]])
+    return checks
+
+
 def measure(
     size: Size,
     main: Path,
@@ -244,14 +313,16 @@ def measure(
     repeat: int,
     log: Callable[[str], None],
     dump: Path | None = None,
+    run_queries: bool = True,
 ) -> None:
     """Fill ``size.samples``: each measurement ``repeat`` times.
 
-    With ``dump``, also write the first run's query output to ``dump/<name>.txt``.
+    With ``dump``, also write the first run's query output to ``dump/<name>.txt``;
+    without ``run_queries``, leave the saved queries out.
     """
-    names = [PLAIN, ALLOCATE, CLASSIFY, PLUGINS, FULL, FULL_MINUS_PLAIN]
+    names = [PLAIN, ALLOCATE, CLASSIFY, PLUGINS, FULL, FULL_MINUS_PLAIN, *VIEWS]
     for prefix in (QUERY_PREFIX, PARSE_PREFIX, RUN_PREFIX):
-        names += [prefix + name for name in queries]
+        names += [prefix + name for name in queries] if run_queries else []
     samples: dict[str, list[float]] = {name: [] for name in names}
     for run in range(1, repeat + 1):
         seconds, (entries, options) = _timed(_load, plain)
@@ -281,14 +352,22 @@ def measure(
         size.generated_postings = full_postings - size.postings
         log(f"{size.name} run {run}/{repeat}: full load {seconds:.2f}s")
 
+        for name, view_seconds in measure_views(main, entries, options, queries).items():
+            samples[name].append(view_seconds)
+        endpoint = samples[VIEW_ENDPOINT][-1]
+        log(f"{size.name} run {run}/{repeat}: the endpoint's four views {endpoint:.2f}s (cold)")
+
         outputs: dict[str, QueryOutput] = {}
-        for name, query in queries.items():
+        for name, query in queries.items() if run_queries else ():
             parse_seconds, statement = _timed(_parse_query, query)
             run_seconds, outputs[name] = _timed(_run_query, entries, options, statement)
             samples[QUERY_PREFIX + name].append(parse_seconds + run_seconds)
             samples[PARSE_PREFIX + name].append(parse_seconds)
             samples[RUN_PREFIX + name].append(run_seconds)
-        log(f"{size.name} run {run}/{repeat}: {len(queries)} queries")
+        log(f"{size.name} run {run}/{repeat}: {len(outputs)} queries")
+        if run == 1 and outputs:
+            size.summary_equals_bql = summary_checks(main, entries, options, queries, outputs)
+            log(f"{size.name}: monthly summary equals beanquery: {size.summary_equals_bql}")
         if dump is not None and run == 1:
             dump.mkdir(parents=True, exist_ok=True)
             (dump / f"{size.name}.txt").write_text(dump_text(outputs), encoding="utf-8")
@@ -356,8 +435,16 @@ def report(sizes: Sequence[Size], repeat: int, env: dict[str, str]) -> str:
                 f"{_percent(median / plain)} | {median / size.postings * 1e6:.2f} |"
             )
     for size in sizes:
+        if not any(key.startswith(QUERY_PREFIX) for key in size.samples):
+            continue
         plain = size.median(PLAIN)
         out.append("")
+        if size.summary_equals_bql:
+            same = [name for name, equal in size.summary_equals_bql.items() if equal]
+            differ = [name for name, equal in size.summary_equals_bql.items() if not equal]
+            tail = f"; DIFFERS: {', '.join(differ)}." if differ else "."
+            out.append(f"Monthly summary equals beanquery, row for row: {', '.join(same) or 'none'}{tail}")
+            out.append("")
         out.append(f"### {size.name}: saved queries, parse vs run (median s, ratio to plain load)")
         out.append("")
         out.append("| query | parse s | run s [min-max] | run / plain load | total s | total / plain load |")
@@ -443,6 +530,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="also write every query's output per ledger into this directory",
     )
+    parser.add_argument(
+        "--queries",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="run every saved query with beanquery (default; --no-queries: loads and views only)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     args = parser.parse_args(argv)
     if args.repeat < 1:
@@ -469,7 +562,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for prepare_size in prepared:
         size, main_path, plain_path = prepare_size()
         log(f"{size.name}: {size.ledger or f'generated {size.megabytes:.1f} MB in {size.directory}'}")
-        measure(size, main_path, plain_path, queries, args.repeat, log, args.dump)
+        measure(size, main_path, plain_path, queries, args.repeat, log, args.dump, args.queries)
         sizes.append(size)
     print(report(sizes, args.repeat, env))
     if args.json is not None:

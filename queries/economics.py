@@ -10,6 +10,12 @@ segments add up to the whole-lab figures to the cent. Amounts a segment query
 cannot see (revenue or cost left on a tier account, overhead of a month with no
 tokens) go to a ``(unattributed)`` row instead of being lost.
 
+The saved queries' rows come from :func:`ailab_books.queries.monthly.run_report_query`:
+computed from the ledger's monthly summary (one pass over the postings, once
+per loaded ledger) when the ledger runs the shipped query text, identical to
+beanquery's rows to the digit; run by beanquery when the ledger redefines the
+query.
+
 Before/after, for a month with 50 Mtok (Orion 15, Wren 35) and 160.00 overhead::
 
     overhead-per-mtok  2025-01  50  160.00
@@ -28,7 +34,8 @@ from numbers import Integral
 import pandas as pd
 
 from ailab_books.plugins.rounding import split_largest_remainder
-from ailab_books.queries.runner import Ledger, QueryFailed, query_location, run_saved
+from ailab_books.queries.monthly import run_report_query
+from ailab_books.queries.runner import Ledger, QueryFailed, query_location
 
 CENT = Decimal("0.01")
 PER_MTOK_PLACES = 6
@@ -138,7 +145,7 @@ def _number(ledger: Ledger, name: str, column: str, value: object) -> Decimal:
 def _by_month(ledger: Ledger, name: str, columns: Sequence[str]) -> dict[Month, dict[str, Decimal]]:
     """The saved query ``name`` as one row of ``columns`` per month (it must give
     year, month and ``columns``, and at most one row per month)."""
-    frame = run_saved(ledger, name, columns=["year", "month", *columns])
+    frame = run_report_query(ledger, name, columns=["year", "month", *columns])
     result: dict[Month, dict[str, Decimal]] = {}
     for row in frame.to_dict("records"):
         month = _month_of(ledger, name, row)
@@ -270,7 +277,8 @@ def segment_figures(
     name = SEGMENT_QUERIES[by]
     money = ["million_tokens", "revenue", "inference_cogs"]
     segments: dict[Month, dict[str, SegmentFigures]] = {}
-    for row in run_saved(ledger, name, columns=["year", "month", by, *money]).to_dict("records"):
+    frame = run_report_query(ledger, name, columns=["year", "month", by, *money])
+    for row in frame.to_dict("records"):
         month = _month_of(ledger, name, row)
         segment = str(row[by])
         if segment in segments.get(month, {}):

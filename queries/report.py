@@ -44,6 +44,7 @@ from ailab_books.queries.economics import (
     parse_period,
     summary,
 )
+from ailab_books.queries.monthly import run_report_query
 from ailab_books.queries.render import FORMATS, render
 from ailab_books.queries.runner import (
     Ledger,
@@ -55,7 +56,6 @@ from ailab_books.queries.runner import (
     is_books_file,
     load_ledger,
     query_location,
-    run_saved,
 )
 
 DEFAULT_LEDGER = "ledger/main.beancount"
@@ -159,7 +159,7 @@ def _report(ledger: Ledger, args: argparse.Namespace, window: Window) -> pd.Data
         return _list(ledger)
     if args.query:
         where = f"{query_location(ledger, args.query)}: saved query {args.query}"
-        return filter_months(run_saved(ledger, args.query), window, where)
+        return filter_months(run_report_query(ledger, args.query), window, where)
     if args.by:
         return by_segment(ledger, args.by, window)
     return summary(ledger, window)

@@ -29,7 +29,7 @@ import difflib
 import functools
 import os
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -113,6 +113,10 @@ class Ledger:
     entries: list[data.Directive]
     options: Mapping[str, Any]
     queries: Mapping[str, SavedQuery]
+    #: Figures computed from ``entries`` once per load and kept for the next
+    #: report (the monthly summary of :mod:`ailab_books.queries.monthly`); the
+    #: entries of a loaded ledger are never changed, so they stay valid.
+    cache: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
 
 
 def _to_ledger_error(error: Any) -> LedgerError:
