@@ -41,7 +41,8 @@ from ailab_books.queries.economics import (
     per_mtok,
     summary,
 )
-from ailab_books.queries.runner import Ledger, run_saved
+from ailab_books.queries.monthly import run_report_query
+from ailab_books.queries.runner import Ledger
 
 #: The saved query of the cost-per-line chart (run on the whole books, cut to the months).
 COST_STACK = "cost-stack"
@@ -259,7 +260,7 @@ def unit_economics(ledger: Ledger, window: Window) -> JSON:
     monthly = summary(ledger, window)
     segments = {by: _rows(by_segment(ledger, by, window)) for by in SEGMENTS}
     where = f"saved query {COST_STACK}"
-    cost_stack = filter_months(run_saved(ledger, COST_STACK), window, where)
+    cost_stack = filter_months(run_report_query(ledger, COST_STACK), window, where)
     return {
         "months": [str(month) for month in months_between(window.start, window.stop)],
         "summary": _rows(monthly),
