@@ -8,6 +8,7 @@ from pathlib import Path
 
 from beancount import loader
 from beancount.core import data
+from helpers import books_plus
 
 from ailab_books.importers.config import load_config
 from ailab_books.importers.focus import FocusImporter
@@ -99,15 +100,6 @@ def books_entries() -> tuple[data.Directive, ...]:
 
 
 def top_file(tmp_path: Path, books: Path, *includes: Path) -> Path:
-    """A main file that runs the books' plugins over `books` plus `includes` (plugins of an
-    included file do not run, so the top file names them)."""
-    lines = [
-        'option "operating_currency" "USD"',
-        'plugin "ailab_books.plugins.allocate"',
-        'plugin "ailab_books.plugins.classify"',
-        f'include "{books}"',
-        *(f'include "{path}"' for path in includes),
-    ]
-    path = tmp_path / "top.beancount"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    """A main file that runs the plugins of the main file `books` over it plus `includes` (plugins
+    of an included file do not run, so the top file repeats the main file's lines)."""
+    return books_plus(tmp_path, *includes, main=books)
