@@ -62,6 +62,9 @@ VIEWPORT = {"width": 1400, "height": 1000}
 # does not cover all of it.
 FILTER_YEAR = os.environ.get("AILAB_TEST_YEAR", "2026")
 
+# CI (.ci/run, CI=true) installs Chromium, so there its absence fails instead of skipping the page's tests.
+if not CHROMIUM.exists() and os.environ.get("CI") == "true":
+    pytest.fail("no /usr/bin/chromium under CI: .ci/run installs it (apt-get chromium)", pytrace=False)
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
     reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)",
