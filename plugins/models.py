@@ -92,6 +92,16 @@ class ModelRecord:
         return self.launch.replace(day=1)
 
     @property
+    def end_of_life(self) -> datetime.date:
+        """The first day of the last month of the expected serving life."""
+        index = self.launch.year * 12 + self.launch.month - 1 + self.serving_life_months - 1
+        return datetime.date(index // 12, index % 12 + 1, 1)
+
+    @property
+    def retirement_month(self) -> datetime.date | None:
+        return self.retirement.replace(day=1) if self.retirement is not None else None
+
+    @property
     def last_month(self) -> datetime.date:
         """The first day of the last month of service: the end of the expected serving life,
         or the retirement's month if that comes first. Amortisation ends in this month."""
