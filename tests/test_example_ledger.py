@@ -86,7 +86,11 @@ def test_main_runs_allocate_before_classify() -> None:
         for line in MAIN.read_text(encoding="utf-8").splitlines()
         if line.startswith("plugin ")
     ]
-    assert plugins == ["ailab_books.plugins.allocate", "ailab_books.plugins.classify"]
+    assert plugins == [
+        "ailab_books.plugins.allocate",
+        "ailab_books.plugins.classify",
+        "ailab_books.plugins.models",  # checks the model records only
+    ]
 
 
 def test_every_pool_is_zero_at_every_month_end(loaded: Loaded) -> None:

@@ -16,6 +16,7 @@ from .entries import Book, Txn
 SUBJECT_FILES: tuple[str, ...] = (
     "accounts",
     "allocation",
+    "models",
     "funding",
     "revenue",
     "payroll",
@@ -85,6 +86,8 @@ def main_text(title: str, includes: Sequence[str]) -> str:
         "; before ailab_books.plugins.classify so that the entries it generates get cost-class tags.",
         'plugin "ailab_books.plugins.allocate"',
         'plugin "ailab_books.plugins.classify"',
+        '; ailab_books.plugins.models checks the custom "model" records (models.beancount).',
+        'plugin "ailab_books.plugins.models"',
         "",
     ]
     lines += [f'include "{name}.beancount"' for name in SUBJECT_FILES]
