@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import fava_dashboards
+from beancount.core import data
 from fava.helpers import FavaAPIError
 from flask import abort, jsonify, make_response, request
 
@@ -62,6 +63,20 @@ class FavaDashboards(fava_dashboards.FavaDashboards):  # type: ignore[misc]  # u
             if reason is not None:
                 abort(make_response(jsonify(error=f"Refused: {reason}."), 403))
 
+    def read_ext_config(self) -> fava_dashboards.ExtConfig:
+        """The page's config path, relative to the file that declares this extension.
+
+        Upstream joins it to the main file's folder, which differs between
+        ``ledger/main.beancount`` and a policy view in ``ledger/views/`` that
+        includes the same ``dashboard/fava.beancount``; relative to the declaring
+        file (as beancount resolves an ``include``) it is the same for every view.
+        """
+        cfg = self.config if isinstance(self.config, dict) else {}
+        declared = declaring_file(self.ledger.all_entries, type(self).__module__)
+        if "config" not in cfg or declared is None:
+            return super().read_ext_config()
+        return fava_dashboards.ExtConfig(dashboards_path=declared.parent / cfg["config"])
+
     def api_v2_config(self) -> Any:
         """The page's script config, if it is one and lies inside the books' folder; else 403."""
         path = Path(self.read_ext_config().dashboards_path).resolve()
@@ -74,6 +89,21 @@ class FavaDashboards(fava_dashboards.FavaDashboards):  # type: ignore[misc]  # u
         except FavaAPIError as error:  # as upstream's api_response answers it
             return {"success": False, "error": error.message}, 500
         return {"success": True, "data": {"configJs": config_js}}
+
+
+def declaring_file(entries: list[Any], module: str) -> Path | None:
+    """The file of the ``custom "fava-extension"`` directive that loads ``module``, if any."""
+    for entry in entries:
+        if (
+            isinstance(entry, data.Custom)
+            and entry.type == "fava-extension"
+            and entry.values
+            and entry.values[0].value == module
+        ):
+            filename = (entry.meta or {}).get("filename")
+            if isinstance(filename, str) and not filename.startswith("<"):
+                return Path(filename)
+    return None
 
 
 def books_folder(included: list[str]) -> Path:

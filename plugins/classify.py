@@ -94,6 +94,15 @@ separated by commas or whitespace:
 
     plugin "ailab_books.plugins.classify" "Expenses:Cloud=shared, Expenses:RnD:Demos=sga"
 
+This is how a policy view moves cost between classes (ledger/views/,
+docs/views.md): `Expenses:RnD:Rollouts=inference` counts rollout compute in
+the cost of serving, in every query and report, because they all read the
+class written here. The config is parsed strictly and applies as a whole or
+not at all: an item that is malformed, names an unknown class, an account
+that is neither opened nor the parent of an opened one, or an account given
+twice is an error at the `plugin` line, and then no item applies (the classes
+stay the books' own).
+
 Run this plugin after `ailab_books.plugins.allocate`, so that the allocation transactions
 it generates are tagged too. Padding transactions are generated after all
 user plugins and are therefore not tagged.
@@ -102,7 +111,7 @@ user plugins and are therefore not tagged.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
@@ -111,9 +120,13 @@ from beancount.core import data
 
 from .conventions import ConventionCheck, ConventionError
 from .pipeline import PipelineError, located_errors
+from .source import SourceLines
 from .valuation import ValuationCheck, ValuationError
 
 __plugins__ = ("classify",)
+
+#: The module name a ``plugin`` line gives; config errors point at that line.
+PLUGIN_NAME = "ailab_books.plugins.classify"
 
 #: The cost classes; each is also the tag put on transactions of that class.
 CLASSES: tuple[str, ...] = ("inference", "training", "sga", "shared")
@@ -152,35 +165,60 @@ class ClassifyError(NamedTuple):
     entry: data.Directive | None
 
 
-def _parse_config(config: str | None, expenses_root: str) -> tuple[dict[str, str], list[ClassifyError]]:
-    """Parse `account=class` pairs; bad items are reported and skipped."""
+def _config_meta(options_map: dict[str, Any]) -> data.Meta:
+    """Where config errors point: the main file's ``plugin`` line for this plugin."""
+    filename = str(options_map.get("filename") or _NO_ENTRY_META["filename"])
+    return data.new_metadata(filename, SourceLines().find_line(filename, f'"{PLUGIN_NAME}"'))
+
+
+def _parse_config(
+    config: str | None, expenses_root: str, opened: Collection[str], where: data.Meta
+) -> tuple[dict[str, str], list[ClassifyError]]:
+    """Parse `account=class` pairs, strictly: all of them or, if one is bad, none.
+
+    A config is a policy (a view's, say: "rollouts are inference"); applying
+    part of it would give figures that are neither the policy's nor the books'.
+    So every bad item is reported at the plugin line and no item applies.
+    """
     roots: dict[str, str] = {}
     errors: list[ClassifyError] = []
     if not config or not config.strip():
         return roots, errors
+    opened_roots = _opened_roots(opened)
     for item in _CONFIG_SPLIT.split(config.strip()):
         if not item:
             continue
         name, sep, cls = item.partition("=")
+        prefix = f"Bad {PLUGIN_NAME} config item '{item}'"
         if not sep or not name or not cls:
-            message = f"Bad ailab_books.plugins.classify config item '{item}': expected 'Account=class'"
+            message = f"{prefix}: expected 'Account=class'"
         elif not account_lib.is_valid(name):
-            message = f"Bad ailab_books.plugins.classify config item '{item}': invalid account name '{name}'"
+            message = f"{prefix}: invalid account name '{name}'"
         elif not (name == expenses_root or name.startswith(expenses_root + ":")):
-            message = (
-                f"Bad ailab_books.plugins.classify config item '{item}': "
-                f"'{name}' is not an expense account (not under {expenses_root})"
-            )
+            message = f"{prefix}: '{name}' is not an expense account (not under {expenses_root})"
         elif cls not in CLASSES:
-            message = (
-                f"Bad ailab_books.plugins.classify config item '{item}': unknown cost class '{cls}' "
-                f"(expected one of: {', '.join(CLASSES)})"
-            )
+            message = f"{prefix}: unknown cost class '{cls}' (expected one of: {', '.join(CLASSES)})"
+        elif name in roots:
+            message = f"{prefix}: '{name}' is given a class twice (first {roots[name]})"
+        elif name not in opened_roots:
+            message = f"{prefix}: no account '{name}' is opened, nor any under it (a typo?)"
         else:
             roots[name] = cls
             continue
-        errors.append(ClassifyError(_NO_ENTRY_META, message, None))
+        errors.append(ClassifyError(where, message, None))
+    if errors:
+        return {}, errors
     return roots, errors
+
+
+def _opened_roots(opened: Collection[str]) -> set[str]:
+    """Every opened account and every ancestor of one: the names a config may give a class."""
+    roots: set[str] = set()
+    for name in opened:
+        while name and name not in roots:
+            roots.add(name)
+            name = account_lib.parent(name) or ""
+    return roots
 
 
 @dataclass(frozen=True)
@@ -373,10 +411,15 @@ def classify(
     """
     expenses_root: str = options_map.get("name_expenses") or "Expenses"
     roots = {f"{expenses_root}:{child}": cls for child, cls in TREE_ROOTS.items()}
-    config_roots, config_errors = _parse_config(config, expenses_root)
+    declared, open_errors = _read_opens(entries, expenses_root)
+    if config and config.strip():
+        config_roots, config_errors = _parse_config(
+            config, expenses_root, declared.opens, _config_meta(options_map)
+        )
+    else:
+        config_roots, config_errors = {}, []
     roots.update(config_roots)
 
-    declared, open_errors = _read_opens(entries, expenses_root)
     resolve = _Resolver(expenses_root, roots, declared.explicit)
     valuation = ValuationCheck(options_map)
     conventions = ConventionCheck(declared.opens, options_map, resolve.__getitem__)

@@ -9,7 +9,18 @@ other margins with no error at all. So:
 
 - classify is always required;
 - allocate is required whenever the books hold ``custom "allocate"`` rules,
-  and it must come before classify.
+  and it must come before classify;
+- depreciate is required whenever an account's ``open`` names a
+  ``depreciation-account`` (the books then hold no depreciation of their own:
+  without the plugin the assets would never depreciate);
+- the optional plugins a policy view adds (``ailab_books.plugins.depreciate``,
+  ``ailab_books.plugins.amortise``) run in :data:`PLUGIN_ORDER`: depreciate
+  before allocate (its charges go into a shared pool that allocate splits),
+  amortise between allocate (whose per-model training cost it capitalises) and
+  classify (which classes what it generates);
+- a plugin named under ``ailab_books.`` that is none of these is refused (a
+  typo, or a module that is not a plugin): other packages' plugins are the
+  books' own business and are let through.
 
 beancount records the plugins it ran, in order, as ``options_map["plugin"]``,
 a list of ``(module name, config)``; only the main file's ``plugin`` lines
@@ -52,8 +63,24 @@ from beancount.core import data
 
 from .rules import RULE_TYPE
 
+DEPRECIATE = "ailab_books.plugins.depreciate"
 ALLOCATE = "ailab_books.plugins.allocate"
+AMORTISE = "ailab_books.plugins.amortise"
 CLASSIFY = "ailab_books.plugins.classify"
+
+#: The project's plugins, in the order they must run when present.
+PLUGIN_ORDER: tuple[str, ...] = (DEPRECIATE, ALLOCATE, AMORTISE, CLASSIFY)
+
+#: Why an optional plugin must run before (or after) a required one: (earlier, later) -> what goes wrong.
+_ORDER_REASONS: dict[tuple[str, str], str] = {
+    (DEPRECIATE, ALLOCATE): "the depreciation it charges to a shared pool stays there, unsplit",
+    (DEPRECIATE, CLASSIFY): "the depreciation entries get no cost class",
+    (ALLOCATE, AMORTISE): "it capitalises training cost before allocate has split it per model",
+    (AMORTISE, CLASSIFY): "the amortisation entries get no cost class",
+}
+
+#: The project's own namespace: a plugin named under it must be one of PLUGIN_ORDER.
+_OWN_PREFIX = "ailab_books."
 
 
 def plugin_line(name: str) -> str:
@@ -104,14 +131,19 @@ def _near_miss(plugins: Sequence[str], wanted: str) -> str | None:
     for name in plugins:
         if name != wanted and name.rpartition(".")[2] == short:
             return name
-    close = difflib.get_close_matches(
-        wanted, [name for name in plugins if name not in (ALLOCATE, CLASSIFY)], n=1
-    )
+    close = difflib.get_close_matches(wanted, [name for name in plugins if name not in PLUGIN_ORDER], n=1)
     return close[0] if close else None
 
 
-def pipeline_problem(plugins: Sequence[str], has_rules: bool, main_file: str) -> PipelineProblem | None:
-    """What is wrong with running ``plugins`` on books with (or without) rules.
+#: ``open`` metadata that makes an account depreciable (ailab_books.plugins.depreciate).
+DEPRECIABLE_KEY = "depreciation-account"
+
+
+def pipeline_problem(
+    plugins: Sequence[str], has_rules: bool, main_file: str, *, has_assets: bool = False
+) -> PipelineProblem | None:
+    """What is wrong with running ``plugins`` on books with (or without) rules
+    (and depreciable assets).
 
     ``main_file`` is the main file's name as the user should read it, for the fix.
     """
@@ -150,6 +182,58 @@ def pipeline_problem(plugins: Sequence[str], has_rules: bool, main_file: str) ->
             "so the allocation entries get no cost class",
             f"put {plugin_line(ALLOCATE)} above {plugin_line(CLASSIFY)} in {main_file}",
         )
+    unknown = _unknown_plugin(plugins, main_file)
+    if unknown is not None:
+        return unknown
+    if has_assets and DEPRECIATE not in plugins:
+        return PipelineProblem(
+            f"the books have depreciable assets (an open with {DEPRECIABLE_KEY}) but were loaded without "
+            f"{DEPRECIATE}, so they are never depreciated",
+            f"add the line {plugin_line(DEPRECIATE)} above {plugin_line(ALLOCATE)} in {main_file}",
+        )
+    return _misordered_plugin(plugins, main_file)
+
+
+def first_depreciable_open(entries: Iterable[data.Directive]) -> data.Open | None:
+    """The first ``open`` that makes its account depreciable, in the ledger's order, if any."""
+    for entry in entries:
+        if isinstance(entry, data.Open) and DEPRECIABLE_KEY in (entry.meta or {}):
+            return entry
+    return None
+
+
+def _unknown_plugin(plugins: Sequence[str], main_file: str) -> PipelineProblem | None:
+    """A plugin named under the project's namespace that is not one of its plugins."""
+    for name in plugins:
+        if name.startswith(_OWN_PREFIX) and name not in PLUGIN_ORDER:
+            # Compared by the last component only: the shared prefix makes any two names look alike.
+            shorts = {known.rpartition(".")[2]: known for known in PLUGIN_ORDER}
+            close = difflib.get_close_matches(name.rpartition(".")[2], shorts, n=1, cutoff=0.75)
+            fix = (
+                f"replace {plugin_line(name)} with {plugin_line(shorts[close[0]])} in {main_file}"
+                if close
+                else f"remove {plugin_line(name)} from {main_file}"
+            )
+            return PipelineProblem(
+                f'the main file names the plugin "{name}", which is not one of the books\' plugins '
+                f"({', '.join(PLUGIN_ORDER)})",
+                fix,
+            )
+    return None
+
+
+def _misordered_plugin(plugins: Sequence[str], main_file: str) -> PipelineProblem | None:
+    """An optional plugin (depreciate, amortise) on the wrong side of allocate or classify."""
+    for (earlier, later), consequence in _ORDER_REASONS.items():
+        if earlier not in plugins or later not in plugins:
+            continue
+        if max(i for i, name in enumerate(plugins) if name == earlier) > min(
+            i for i, name in enumerate(plugins) if name == later
+        ):
+            return PipelineProblem(
+                f"the plugins run in the wrong order: {later} runs before {earlier}, so {consequence}",
+                f"put {plugin_line(earlier)} above {plugin_line(later)} in {main_file}",
+            )
     return None
 
 
@@ -159,18 +243,20 @@ def books_problem(
     """:func:`pipeline_problem` for loaded books; ``main_file`` defaults to the loaded file's name."""
     shown = main_file or os.path.basename(str(options_map.get("filename") or "the main file"))
     has_rules = first_allocation_rule(entries) is not None
-    return pipeline_problem(loaded_plugins(options_map), has_rules, shown)
+    has_assets = first_depreciable_open(entries) is not None
+    return pipeline_problem(loaded_plugins(options_map), has_rules, shown, has_assets=has_assets)
 
 
 def located_errors(entries: Sequence[data.Directive], options_map: Mapping[str, Any]) -> list[PipelineError]:
-    """The pipeline problem classify can see, as an error at the first allocation rule.
+    """The pipeline problem classify can see, as an error at the first allocation rule
+    (or, in books without rules, at the first depreciable account's open).
 
     Nothing when classify was not run by the loader (called directly, the caller
-    chooses the order) or when the books have no rule to point at.
+    chooses the order) or when the books have nothing to point at.
     """
     if CLASSIFY not in loaded_plugins(options_map):
         return []
-    rule = first_allocation_rule(entries)
+    rule: data.Directive | None = first_allocation_rule(entries) or first_depreciable_open(entries)
     if rule is None:
         return []
     problem = books_problem(entries, options_map)

@@ -66,7 +66,7 @@ def test_existing_ledger_is_measured_and_every_query_dumped(
 
     plain = (tmp_path / "out" / "books" / "plain.beancount").read_text(encoding="utf-8")
     assert "plugin " not in plain
-    assert f'include "{books / "accounts.beancount"}"' in plain  # loads the same files from elsewhere
+    assert f'include "{books / "books.beancount"}"' in plain  # loads the same files from elsewhere
 
     dump = (tmp_path / "dump" / "books.txt").read_text(encoding="utf-8")
     names = [line[3:] for line in dump.splitlines() if line.startswith("== ")]

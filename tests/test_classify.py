@@ -12,6 +12,7 @@ import copy
 import datetime
 import textwrap
 from decimal import Decimal
+from pathlib import Path
 
 from beancount import loader
 from beancount.core import data
@@ -357,7 +358,7 @@ def test_config_adds_and_overrides_roots() -> None:
     ]
 
 
-def test_bad_config_items_are_errors_and_skipped() -> None:
+def test_bad_config_items_are_errors_and_none_applies() -> None:
     entries, errors, _ = load(
         """\
         plugin "ailab_books.plugins.classify" "Expenses:Travel=sga Expenses:Food Expenses:Cloud=cheap Assets:Cash=sga expenses:x=sga"
@@ -370,10 +371,11 @@ def test_bad_config_items_are_errors_and_skipped() -> None:
           Assets:Bank
         """  # noqa: E501
     )
-    assert [(e.source["filename"], e.source["lineno"], e.entry) for e in errors] == [
-        ("<ailab_books.plugins.classify>", 0, None)
+    # A string has no file to find the plugin line in.
+    assert [(e.source["filename"], e.source["lineno"], e.entry) for e in errors if e.entry is None] == [
+        ("<string>", 0, None)
     ] * 4
-    assert [e.message for e in errors] == [
+    assert [e.message for e in errors if e.entry is None] == [
         "Bad ailab_books.plugins.classify config item 'Expenses:Food': expected 'Account=class'",
         "Bad ailab_books.plugins.classify config item 'Expenses:Cloud=cheap': unknown cost class 'cheap' "
         "(expected one of: inference, training, sga, shared)",
@@ -381,7 +383,65 @@ def test_bad_config_items_are_errors_and_skipped() -> None:
         "'Assets:Cash' is not an expense account (not under Expenses)",
         "Bad ailab_books.plugins.classify config item 'expenses:x=sga': invalid account name 'expenses:x'",
     ]
-    # The good item still applies.
+    # The good item does not apply either: Expenses:Travel has no class (an error at its open).
+    assert txns(entries)[0].tags in (None, frozenset())
+    assert [e.message for e in errors if e.entry is not None] == [
+        "Expense account 'Expenses:Travel' has postings but no cost class; put it under one of "
+        "Expenses:COGS, Expenses:RnD, Expenses:SGA, Expenses:Shared or set cost-class on its open "
+        "directive (one of: inference, training, sga, shared)"
+    ]
+
+
+def test_config_errors_point_at_the_plugin_line(tmp_path: Path) -> None:
+    main = tmp_path / "view.beancount"
+    main.write_text(
+        textwrap.dedent(
+            """\
+            ; a view: classify's plugin line is line 4
+            option "operating_currency" "USD"
+
+            plugin "ailab_books.plugins.classify" "Expenses:RnD:Rollout=inference Expenses:COGS:Free=sga Expenses:RnD=sga Expenses:RnD=inference"
+
+            2026-01-01 open Assets:Bank
+            2026-01-01 open Expenses:RnD:Rollouts:Compute
+            2026-01-01 open Expenses:COGS:Inference:Compute:Free:Orion
+
+            2026-01-10 * "rollouts"
+              Expenses:RnD:Rollouts:Compute  1.00 USD
+              Assets:Bank
+            """  # noqa: E501
+        ),
+        encoding="utf-8",
+    )
+    entries, errors, _ = loader.load_file(str(main))
+    assert [(e.source["filename"], e.source["lineno"]) for e in errors] == [(str(main), 4)] * 3
+    assert [e.message for e in errors] == [
+        "Bad ailab_books.plugins.classify config item 'Expenses:RnD:Rollout=inference': "
+        "no account 'Expenses:RnD:Rollout' is opened, nor any under it (a typo?)",
+        "Bad ailab_books.plugins.classify config item 'Expenses:COGS:Free=sga': "
+        "no account 'Expenses:COGS:Free' is opened, nor any under it (a typo?)",
+        "Bad ailab_books.plugins.classify config item 'Expenses:RnD=inference': "
+        "'Expenses:RnD' is given a class twice (first sga)",
+    ]
+    # Nothing moved: the rollouts stay training, as the tree says.
+    assert txns(entries)[0].tags == frozenset({"training"})
+    assert opens(entries)["Expenses:RnD:Rollouts:Compute"].meta["cost-class"] == "training"
+
+
+def test_config_may_name_a_parent_that_is_not_opened() -> None:
+    entries, errors, _ = load(
+        """\
+        plugin "ailab_books.plugins.classify" "Expenses:COGS:Inference:Compute:Free=sga"
+
+        2026-01-01 open Assets:Bank
+        2026-01-01 open Expenses:COGS:Inference:Compute:Free:Orion
+
+        2026-01-10 * "free tier"
+          Expenses:COGS:Inference:Compute:Free:Orion  1.00 USD
+          Assets:Bank
+        """
+    )
+    assert errors == []
     assert txns(entries)[0].tags == frozenset({"sga"})
 
 

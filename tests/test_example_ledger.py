@@ -26,10 +26,12 @@ TIER_POOLS = ("Income:Subscription", "Income:Enterprise")
 
 
 def _without_plugins(main: Path, out_dir: Path) -> Path:
-    """Write a copy of `main` without plugin lines, its includes made absolute."""
+    """Write a copy of `main` without the plugin lines that move cost (allocate,
+    classify), its includes made absolute. The depreciation plugin stays: it
+    writes the depreciation expense itself, as hand-written entries did before."""
     lines: list[str] = []
     for line in main.read_text(encoding="utf-8").splitlines():
-        if line.startswith("plugin "):
+        if line.startswith("plugin ") and "ailab_books.plugins.depreciate" not in line:
             continue
         match = re.match(r'include "(.*)"', line)
         if match and not Path(match.group(1)).is_absolute():
@@ -80,16 +82,16 @@ def test_loads_without_errors(loaded: Loaded) -> None:
     assert [error.message for error in errors] == []
 
 
-def test_main_runs_allocate_before_classify() -> None:
+def test_main_runs_depreciate_then_allocate_then_classify() -> None:
     plugins = [
         line.split('"')[1]
         for line in MAIN.read_text(encoding="utf-8").splitlines()
         if line.startswith("plugin ")
     ]
     assert plugins == [
+        "ailab_books.plugins.depreciate",
         "ailab_books.plugins.allocate",
         "ailab_books.plugins.classify",
-        "ailab_books.plugins.models",  # checks the model records only
     ]
 
 

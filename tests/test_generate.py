@@ -110,7 +110,7 @@ def test_main_has_the_examples_plugins_and_operating_currency() -> None:
         ]
 
     example = lines((LEDGER / "main.beancount").read_text(encoding="utf-8"))
-    assert len(example) == 4  # allocate, classify, models; the operating currency
+    assert len(example) == 4  # depreciate, allocate, classify and the operating currency
     assert (
         lines(generate.generate(scale=3, daily=True, start="2026-01", end="2026-01")["main.beancount"])
         == example
@@ -202,8 +202,10 @@ def test_command_line_writes_the_files_or_reports_the_structure(
     out = tmp_path / "out"
     assert generate.main([str(out), "--months", "2025-01:2025-02", "--scale", "2"]) == 0
     printed = capsys.readouterr().out.split()
-    assert sorted(Path(path).name for path in printed) == sorted(path.name for path in out.iterdir())
-    assert len(printed) == 11
+    written = sorted(str(path.relative_to(out)) for path in out.rglob("*") if path.is_file())
+    assert sorted(str(Path(path).relative_to(out)) for path in printed) == written
+    assert {"main.beancount", "books.beancount", "views/accountant.beancount"} <= set(written)
+    assert len(printed) == 12 + len(list((LEDGER / "views").glob("*.beancount")))
 
     structure = _structure_copy(tmp_path)
     _replace_line(structure / "accounts.beancount", "2025-01-01 open Expenses:SGA:Travel ", "")

@@ -23,7 +23,9 @@ from beancount import loader
 
 from ailab_books.plugins.pipeline import (
     ALLOCATE,
+    AMORTISE,
     CLASSIFY,
+    DEPRECIATE,
     PipelineError,
     PipelineProblem,
     books_problem,
@@ -35,10 +37,13 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "ledger" / "main.beancount"
 ALLOCATE_LINE = f'plugin "{ALLOCATE}"'
 CLASSIFY_LINE = f'plugin "{CLASSIFY}"'
+DEPRECIATE_LINE = f'plugin "{DEPRECIATE}"'
+AMORTISE_LINE = f'plugin "{AMORTISE}"'
 
 #: Plugin lines per case: what each main file says, in order.
 CASES = {
-    "in order": [ALLOCATE_LINE, CLASSIFY_LINE],
+    "in order": [DEPRECIATE_LINE, ALLOCATE_LINE, CLASSIFY_LINE],
+    "no depreciate": [ALLOCATE_LINE, CLASSIFY_LINE],
     "none": [],
     "classify only": [CLASSIFY_LINE],
     "allocate only": [ALLOCATE_LINE],
@@ -142,6 +147,44 @@ def example_with(tmp_path: Path, case: str) -> Path:
             f'replace plugin "ailab_books.plugins.clasify" with {CLASSIFY_LINE} in main.beancount',
         ),
         (["plugins.allocate", CLASSIFY], False, None),  # no rule: allocate is not needed
+        # A view's optional plugins, in their order: accepted.
+        ([DEPRECIATE, ALLOCATE, CLASSIFY], True, None),
+        ([ALLOCATE, AMORTISE, CLASSIFY], True, None),
+        ([DEPRECIATE, ALLOCATE, AMORTISE, CLASSIFY], True, None),
+        (["beancount.plugins.auto_accounts", DEPRECIATE, ALLOCATE, CLASSIFY], True, None),
+        # ... and out of it: refused.
+        (
+            [ALLOCATE, DEPRECIATE, CLASSIFY],
+            True,
+            f"put {DEPRECIATE_LINE} above {ALLOCATE_LINE} in main.beancount",
+        ),
+        (
+            [ALLOCATE, CLASSIFY, DEPRECIATE],
+            True,
+            f"put {DEPRECIATE_LINE} above {ALLOCATE_LINE} in main.beancount",
+        ),
+        ([CLASSIFY, DEPRECIATE], False, f"put {DEPRECIATE_LINE} above {CLASSIFY_LINE} in main.beancount"),
+        (
+            [AMORTISE, ALLOCATE, CLASSIFY],
+            True,
+            f"put {ALLOCATE_LINE} above {AMORTISE_LINE} in main.beancount",
+        ),
+        (
+            [ALLOCATE, CLASSIFY, AMORTISE],
+            True,
+            f"put {AMORTISE_LINE} above {CLASSIFY_LINE} in main.beancount",
+        ),
+        # An unknown plugin of the project's own: a typo is named, anything else is to be removed.
+        (
+            ["ailab_books.plugins.depreciation", ALLOCATE, CLASSIFY],
+            True,
+            f'replace plugin "ailab_books.plugins.depreciation" with {DEPRECIATE_LINE} in main.beancount',
+        ),
+        (
+            [ALLOCATE, "ailab_books.plugins.rounding", CLASSIFY],
+            True,
+            'remove plugin "ailab_books.plugins.rounding" from main.beancount',
+        ),
     ],
 )
 def test_pipeline_rule(plugins: list[str], has_rules: bool, wanted: str | None) -> None:
@@ -159,6 +202,16 @@ def test_pipeline_problem_names_what_is_wrong() -> None:
     assert wrong is not None and wrong.problem == (
         f"the plugins run in the wrong order: {CLASSIFY} runs before {ALLOCATE}, "
         "so the allocation entries get no cost class"
+    )
+    late = pipeline_problem([ALLOCATE, DEPRECIATE, CLASSIFY], True, "main.beancount")
+    assert late is not None and late.problem == (
+        f"the plugins run in the wrong order: {ALLOCATE} runs before {DEPRECIATE}, "
+        "so the depreciation it charges to a shared pool stays there, unsplit"
+    )
+    unknown = pipeline_problem([ALLOCATE, "ailab_books.plugins.rounding", CLASSIFY], True, "main.beancount")
+    assert unknown is not None and unknown.problem == (
+        'the main file names the plugin "ailab_books.plugins.rounding", which is not one of the '
+        f"books' plugins ({DEPRECIATE}, {ALLOCATE}, {AMORTISE}, {CLASSIFY})"
     )
     missing = pipeline_problem([CLASSIFY], True, "main.beancount")
     assert missing is not None and missing.problem == (
@@ -324,3 +377,26 @@ def test_list_needs_no_plugin(capsys: pytest.CaptureFixture[str], tmp_path: Path
     status, out, err = report(capsys, str(tiny(tmp_path, "none")), "--list", "--format", "csv")
     assert (status, err) == (0, [])
     assert "books-check," in out and "gross-margin-per-mtok," in out
+
+
+def test_books_with_depreciable_assets_need_depreciate() -> None:
+    problem = pipeline_problem([ALLOCATE, CLASSIFY], True, "main.beancount", has_assets=True)
+    assert problem is not None
+    assert problem.problem == (
+        "the books have depreciable assets (an open with depreciation-account) but were loaded without "
+        f"{DEPRECIATE}, so they are never depreciated"
+    )
+    assert problem.fix == f"add the line {DEPRECIATE_LINE} above {ALLOCATE_LINE} in main.beancount"
+    assert pipeline_problem([DEPRECIATE, ALLOCATE, CLASSIFY], True, "main.beancount", has_assets=True) is None
+
+
+def test_example_without_depreciate_is_refused_by_bean_check_and_lab_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main_file = example_with(tmp_path, "no depreciate")
+    _, errors, _ = loader.load_file(str(main_file))
+    ours = [error for error in errors if isinstance(error, PipelineError)]
+    assert len(ours) == 1 and "loaded without ailab_books.plugins.depreciate" in ours[0].message
+    assert ours[0].source["filename"].endswith("allocation.beancount")  # the first rule
+    assert main([str(main_file)]) == 1
+    assert f"add the line {DEPRECIATE_LINE} above {ALLOCATE_LINE}" in capsys.readouterr().err

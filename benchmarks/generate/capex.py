@@ -1,48 +1,44 @@
-"""capex.beancount: owned GPU servers bought, and their monthly depreciation."""
+"""capex.beancount: owned GPU servers bought (their depreciation is ailab_books.plugins.depreciate's)."""
 
 from __future__ import annotations
 
 import datetime
-from decimal import Decimal
 
 from .amounts import fmt_int, fmt_money
 from .billing import link_for
 from .entries import Book, Posting, Txn
-from .lab import AP, BANK, GPU_COST, GPU_DEPRECIATION, POOL_GPU
+from .lab import AP, BANK, GPU_COST
 from .months import Month, in_range
 from .volumes import USEFUL_LIFE_MONTHS, GpuBatch, gpu_batches
 
 HEADER = (
-    "; Capital expenditure: owned GPU servers, and their depreciation.\n"
+    "; Capital expenditure: owned GPU servers.\n"
     ";\n"
-    "; Method: GPU servers are capitalised at invoice cost in Assets:Fixed:GPU:Cost\n"
-    f"; on delivery and depreciated straight-line over {USEFUL_LIFE_MONTHS} months "
-    f"({USEFUL_LIFE_MONTHS / 12:g} years, no\n"
-    "; salvage value), starting the month after delivery, when they enter\n"
-    f"; service. Each month's charge is cost / {USEFUL_LIFE_MONTHS} rounded to the cent; "
-    f"the {USEFUL_LIFE_MONTHS}th\n"
-    "; month takes the rounding remainder so the asset depreciates exactly to zero.\n"
-    "; The charge is credited to the contra-asset Assets:Fixed:GPU:Depreciation\n"
-    "; and debited to the pool Expenses:Shared:GPUCluster, which ailab_books.plugins.allocate\n"
-    "; splits with the leases by GPU-hours per workload (allocation.beancount).\n"
-    "; A shorter useful life (4 years, as some neoclouds use) raises the cost of\n"
-    "; every GPU-hour: set USEFUL_LIFE_MONTHS in benchmarks/generate/volumes.py to\n"
-    "; 48 and generate a ledger to see it.\n"
+    "; GPU servers are capitalised at invoice cost in Assets:Fixed:GPU:Cost on\n"
+    "; delivery, each purchase with its batch and its useful life\n"
+    f"; (useful-life-months: {USEFUL_LIFE_MONTHS}, {USEFUL_LIFE_MONTHS / 12:g} years, no salvage value). "
+    "ailab_books.plugins.depreciate\n"
+    "; writes the monthly depreciation from these purchases: straight-line from the\n"
+    "; month after delivery (in service), cost / life rounded to the cent, the last\n"
+    "; month taking the rounding remainder so each batch depreciates exactly to zero,\n"
+    "; credited to the contra-asset Assets:Fixed:GPU:Depreciation and debited to the\n"
+    "; pool Expenses:Shared:GPUCluster (both named on the asset account's open, in\n"
+    "; accounts.beancount), which ailab_books.plugins.allocate splits with the leases\n"
+    "; by GPU-hours per workload (allocation.beancount). The views gpu-life-4y and\n"
+    "; gpu-life-6y (views/) change the life, prospectively (docs/views.md).\n"
     ";\n"
-    "; Batch h100-a was bought before these books start; its cost and the\n"
-    "; depreciation accumulated so far are in the opening balances (funding.beancount).\n"
+    "; Batch h100-a was bought before these books start; its cost, useful life,\n"
+    "; in-service date and the depreciation accumulated so far are in the opening\n"
+    "; balances (funding.beancount).\n"
 )
 
 
 def capex_book(months: list[Month], scale: int) -> Book:
-    """The deliveries within the period (paid 45 days later), then each month's depreciation."""
-    batches = gpu_batches(len(months), scale)
+    """The deliveries within the period (paid 45 days later)."""
     book = Book(HEADER)
-    for batch in batches:
+    for batch in gpu_batches(len(months), scale):
         if 0 <= batch.delivered < len(months):
             _delivery(book, months, batch)
-    for m in months:
-        _depreciation(book, m, batches)
     return book
 
 
@@ -56,7 +52,12 @@ def _delivery(book: Book, months: list[Month], batch: GpuBatch) -> None:
             f"{fmt_int(batch.servers)} {batch.gpu} 8-GPU servers "
             f"({fmt_int(batch.gpus)} GPUs) at {fmt_money(batch.server_price)} USD, delivered",
             [
-                Posting(GPU_COST, batch.cost, "USD", {"batch": batch.key}),
+                Posting(
+                    GPU_COST,
+                    batch.cost,
+                    "USD",
+                    {"batch": batch.key, "useful-life-months": USEFUL_LIFE_MONTHS},
+                ),
                 Posting(AP, -batch.cost, "USD"),
             ],
             {"invoice": batch.vendor_invoice, "gpus": batch.gpus},
@@ -74,23 +75,3 @@ def _delivery(book: Book, months: list[Month], batch: GpuBatch) -> None:
                 links=(link,),
             )
         )
-
-
-def _depreciation(book: Book, m: Month, batches: list[GpuBatch]) -> None:
-    lines = []
-    total = Decimal("0.00")
-    for batch in batches:
-        amount = batch.depreciation(m.index)
-        if amount:
-            total += amount
-            lines.append(Posting(GPU_DEPRECIATION, -amount, "USD", {"batch": batch.key}))
-    if not lines:
-        return
-    book.add(
-        Txn(
-            m.last,
-            None,
-            f"Depreciation of owned GPU servers, {m.name} (straight-line, {USEFUL_LIFE_MONTHS} months)",
-            [Posting(POOL_GPU, total, "USD"), *lines],
-        )
-    )

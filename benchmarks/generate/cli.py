@@ -31,7 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--include",
         action="append",
         default=None,
-        help="extra include for main.beancount (repeatable); default: the example's",
+        help="extra include for books.beancount (repeatable); default: the example's",
     )
     parser.add_argument(
         "--structure",

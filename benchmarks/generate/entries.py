@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 #: Metadata of a transaction or posting, in the order it is written.
-Meta = dict[str, str | int | Decimal]
+Meta = dict[str, str | int | Decimal | datetime.date]
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,10 +6,10 @@ import datetime
 from collections.abc import Iterable
 from decimal import Decimal
 
-from .entries import Book, Posting, Txn, money, money_total
+from .entries import Book, Meta, Posting, Txn, money, money_total
 from .lab import BANK, GPU_COST, GPU_DEPRECIATION, OPENING
 from .months import Month
-from .volumes import gpu_batches
+from .volumes import USEFUL_LIFE_MONTHS, gpu_batches
 
 HEADER = (
     "; Funding and banking: opening balances, equity raises, and monthly bank\n"
@@ -39,11 +39,24 @@ def _opening_balances(book: Book, months: list[Month], scale: int) -> None:
     lines = [Posting(BANK, OPENING_CASH * scale, "USD")]
     for batch in gpu_batches(len(months), scale):
         if batch.delivered < 0:
-            lines.append(Posting(GPU_COST, batch.cost, "USD", {"batch": batch.key}))
+            # The facts the depreciation plugin continues from: life, in-service date, accumulated.
+            in_service = _months_before(months[0], -batch.delivered).replace(day=14)
+            meta: Meta = {
+                "batch": batch.key,
+                "useful-life-months": USEFUL_LIFE_MONTHS,
+                "in-service": in_service,
+            }
+            lines.append(Posting(GPU_COST, batch.cost, "USD", meta))
             accumulated = batch.accumulated_before(0)
             lines.append(Posting(GPU_DEPRECIATION, -accumulated, "USD", {"batch": batch.key}))
     lines.append(Posting(OPENING, -money_total(lines), "USD"))
     book.add(Txn(months[0].first, None, "Opening balances", lines))
+
+
+def _months_before(month: Month, count: int) -> datetime.date:
+    """The first day of the month ``count`` months before ``month``."""
+    index = month.year * 12 + month.month - 1 - count
+    return datetime.date(index // 12, index % 12 + 1, 1)
 
 
 def _equity_rounds(book: Book, months: list[Month], scale: int) -> None:

@@ -23,7 +23,8 @@ from .opex import opex_book
 from .payroll import payroll_book
 from .revenue import revenue_book
 from .structure import EXAMPLE_LEDGER, check_postings, read_structure, texts_for
-from .text import main_text, render_book
+from .text import books_text, main_text, render_book, view_text
+from .views import views_for
 from .volumes import build_plans
 
 #: The example lab's arguments: (start, end, scale, daily, seed).
@@ -42,7 +43,8 @@ def generate(
 ) -> dict[str, str]:
     """Return the ledger's files as {file name: text}.
 
-    ``includes`` are extra includes for main.beancount (by default the
+    Names are paths relative to the ledger's folder (``views/NAME.beancount``
+    for the policy views). ``includes`` are extra includes for books.beancount (by default the
     example's saved queries and dashboard with the example's arguments, none
     otherwise); ``structure_dir`` is where the accounts and allocation rules
     are copied from (the example books' ledger/).
@@ -81,9 +83,15 @@ def generate(
         title = f"Orion Labs — synthetic books (scale {scale}, {'daily' if daily else 'monthly'})"
     if includes is None:
         includes = EXAMPLE_EXTRA_INCLUDES if example else ()
-    files = {"main.beancount": main_text(title, includes), **texts_for(structure, months[0].first)}
+    files = {
+        "main.beancount": main_text(title),
+        "books.beancount": books_text(includes),
+        **texts_for(structure, months[0].first),
+    }
     for name, book in books.items():
         files[f"{name}.beancount"] = render_book(book)
+    for view in views_for(structure.opens):
+        files[f"views/{view.name}.beancount"] = view_text(title, view)
     return files
 
 
@@ -118,6 +126,7 @@ def write_ledger(out_dir: Path, **options: Unpack[GenerateOptions]) -> list[Path
     paths = []
     for name, text in files.items():
         path = out_dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8", newline="\n")
         paths.append(path)
     return paths

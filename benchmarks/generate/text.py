@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from .entries import Book, Txn
+from .views import ACCOUNTANT, View
 
 #: The subject files, in the order main.beancount includes them.
 SUBJECT_FILES: tuple[str, ...] = (
@@ -27,8 +28,10 @@ SUBJECT_FILES: tuple[str, ...] = (
 )
 
 
-def render_value(value: str | int | Decimal) -> str:
-    """A metadata value or payee/narration: strings quoted and escaped."""
+def render_value(value: str | int | Decimal | datetime.date) -> str:
+    """A metadata value or payee/narration: strings quoted and escaped, dates as YYYY-MM-DD."""
+    if isinstance(value, datetime.date):
+        return value.isoformat()
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return str(value)
@@ -70,24 +73,38 @@ def render_book(book: Book) -> str:
     return book.header.rstrip("\n") + "\n\n" + body
 
 
-def main_text(title: str, includes: Sequence[str]) -> str:
-    """The main file: options, the two plugins in order, the subject files, extra includes."""
+def main_text(title: str) -> str:
+    """The main file: options, the accountant's plugins in order, and the books."""
     lines = [
         "; The books of Orion Labs, a fictional AI lab.",
         ";",
         "; First written by benchmarks/generate.py (seed 7); from here on these are",
         "; ordinary books, kept by hand: add transactions, drivers and rules to the",
-        "; subject files below (see the README's tour).",
+        "; subject files that books.beancount includes (see the README's tour).",
+        ";",
+        "; This file is the accountant's view: the options and the policy (the plugins",
+        "; and their config). The facts are in books.beancount; the other views of the",
+        "; same books are in views/ (docs/views.md).",
         "",
         f'option "title" "{title}"',
         'option "operating_currency" "USD"',
         "",
-        "; ailab_books.plugins.allocate splits the shared pools (allocation.beancount); it must run",
-        "; before ailab_books.plugins.classify so that the entries it generates get cost-class tags.",
-        'plugin "ailab_books.plugins.allocate"',
-        'plugin "ailab_books.plugins.classify"',
-        '; ailab_books.plugins.models checks the custom "model" records (models.beancount).',
-        'plugin "ailab_books.plugins.models"',
+        "; ailab_books.plugins.depreciate writes each month's depreciation of the GPU servers",
+        "; (capex.beancount) into a shared pool; ailab_books.plugins.allocate splits the shared pools",
+        "; (allocation.beancount); ailab_books.plugins.classify gives every cost its class. In this order.",
+        *(plugin.line() for plugin in ACCOUNTANT.plugins),
+        "",
+        'include "books.beancount"',
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def books_text(includes: Sequence[str]) -> str:
+    """The books: every subject file and the extra includes; everything but policy."""
+    lines = [
+        "; The books of Orion Labs: every file of facts, rules, saved queries and",
+        "; dashboard config. No options and no plugins here: a main file (main.beancount,",
+        "; or a view in views/) gives them, then includes this file.",
         "",
     ]
     lines += [f'include "{name}.beancount"' for name in SUBJECT_FILES]
@@ -96,4 +113,23 @@ def main_text(title: str, includes: Sequence[str]) -> str:
         "; Saved queries and other extra includes (EXAMPLE_EXTRA_INCLUDES in the generator).",
     ]
     lines += [f'include "{path}"' for path in includes]
+    return "\n".join(lines) + "\n"
+
+
+def view_text(title: str, view: View) -> str:
+    """A view's main file: the title with the view's name, its plugins, and the books."""
+    lines = [
+        f"; A policy view of the Orion Labs books: {view.name}.",
+        *(f"; {line}" for line in view.summary),
+        ";",
+        "; A view changes policy (the plugin lines below), never facts: it includes",
+        "; the same books as main.beancount (docs/views.md).",
+        "",
+        f'option "title" "{title} (view: {view.name})"',
+        'option "operating_currency" "USD"',
+        "",
+        *(plugin.line() for plugin in view.plugins),
+        "",
+        'include "../books.beancount"',
+    ]
     return "\n".join(lines) + "\n"

@@ -80,18 +80,16 @@ class GpuBatch:
     def cost(self) -> Decimal:
         return q2(self.server_price * self.servers)
 
-    def depreciation(self, month_index: int) -> Decimal:
-        """Straight-line over the useful life from the month after delivery; 0 outside."""
-        k = month_index - self.delivered  # 1 = the first month of depreciation
-        if k < 1 or k > USEFUL_LIFE_MONTHS:
-            return Decimal("0.00")
-        monthly = q2(self.cost / USEFUL_LIFE_MONTHS)
-        # the last month takes the rounding remainder: the asset ends at exactly zero
-        return monthly if k < USEFUL_LIFE_MONTHS else self.cost - monthly * (USEFUL_LIFE_MONTHS - 1)
-
     def accumulated_before(self, month_index: int) -> Decimal:
-        """Depreciation charged before the month ``month_index``."""
-        return sum((self.depreciation(k) for k in range(self.delivered + 1, month_index)), Decimal("0.00"))
+        """Depreciation charged before the month ``month_index`` (month 0 is the books' first):
+        straight-line over the useful life from the month after delivery, cost / life to the
+        cent and the rounding remainder in the last month, as ailab_books.plugins.depreciate
+        charges it from then on (the opening balances state this amount)."""
+        months = min(max(month_index - self.delivered - 1, 0), USEFUL_LIFE_MONTHS)
+        monthly = q2(self.cost / USEFUL_LIFE_MONTHS)
+        if months < USEFUL_LIFE_MONTHS:
+            return monthly * months
+        return self.cost
 
 
 def gpu_batches(n: int, scale: int) -> list[GpuBatch]:
