@@ -5,6 +5,7 @@ Usage::
     lab-report [LEDGER]                       # monthly summary + Total row
     lab-report --by model|tier                # per model / tier, with net figures
     lab-report --from 2025-Q1 --to 2025-06    # inclusive periods, YYYY-MM or YYYY-Qn
+    lab-report --lifetime                     # each model as a company: payback, after-training margin
     lab-report --query NAME                   # any saved query
     lab-report --list                         # saved queries and what they answer
     lab-report --format table|csv|markdown|json --output FILE
@@ -40,6 +41,7 @@ from ailab_books.queries.economics import (
     parse_period,
     summary,
 )
+from ailab_books.queries.lifetime import life_table
 from ailab_books.queries.render import FORMATS, render
 from ailab_books.queries.runner import (
     Ledger,
@@ -72,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--by",
         choices=["model", "tier"],
         help="one row per month and model (or tier), net figures by token share",
+    )
+    view.add_argument(
+        "--lifetime",
+        action="store_true",
+        help="each model as a company: training cost, revenue, gross margin, contribution, payback "
+        "month and margin per million tokens after amortising training, over the whole books",
     )
     view.add_argument("--query", metavar="NAME", help="run the saved query NAME")
     view.add_argument("--list", action="store_true", help="list the saved queries")
@@ -144,6 +152,8 @@ def _report(ledger: Ledger, args: argparse.Namespace, window: Window) -> pd.Data
     if args.query:
         where = f"{query_location(ledger, args.query)}: saved query {args.query}"
         return filter_months(run_saved(ledger, args.query), window, where)
+    if args.lifetime:
+        return life_table(ledger)
     if args.by:
         return by_segment(ledger, args.by, window)
     return summary(ledger, window)
@@ -175,6 +185,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.output = None
     try:
         window = _window(args.start, args.stop)
+        if args.lifetime and (args.start or args.stop):
+            raise BadPeriod("--lifetime covers each model's whole life in the books; drop --from and --to")
         fmt = _output_format(args.format, args.output)
     except (BadPeriod, BadOutput) as exc:
         _error(str(exc))
