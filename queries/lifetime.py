@@ -129,7 +129,7 @@ def payback_month(months: Sequence[ModelMonth], training: Decimal) -> Month | No
     >>> nil = Decimal(0)
     >>> gross = ((1, -5), (2, 40), (3, 60))
     >>> m = [ModelMonth(Month(2026, k), nil, nil, nil, Decimal(g), nil, nil) for k, g in gross]
-    >>> payback_month(m, Decimal(100)), payback_month(m, Decimal(35)), payback_month(m, Decimal(96))
+    >>> payback_month(m, Decimal(90)), payback_month(m, Decimal(35)), payback_month(m, Decimal(96))
     (Month(year=2026, month=3), Month(year=2026, month=2), None)
     """
     cumulative = ZERO
