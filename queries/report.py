@@ -6,17 +6,21 @@ Usage::
     lab-report --by model|tier                # per model / tier, with net figures
     lab-report --from 2025-Q1 --to 2025-06    # inclusive periods, YYYY-MM or YYYY-Qn
     lab-report --lifetime                     # each model as a company: payback, after-training margin
+    lab-report --by model --view model-as-company   # the same life table, under that view
     lab-report --query NAME                   # any saved query
     lab-report --list                         # saved queries and what they answer
+    lab-report --view gpu-life-4y             # any report on ledger/views/gpu-life-4y.beancount
+    lab-report --compare all [--total]        # the summary under every view, side by side
     lab-report --format table|csv|markdown|json --output FILE
 
-LEDGER defaults to ``ledger/main.beancount``. Exit status: 0 on success, 1 if
+LEDGER defaults to ``ledger/main.beancount``; its policy views are the files of
+``views/`` next to it (``queries/compare.py``, docs/views.md). Exit status: 0 on success, 1 if
 the ledger has errors (printed as ``file:line: message`` on stderr), was loaded
 without the plugins the reports need or with them in the wrong order, has
 nothing to report, a query fails or lacks a column the report reads, or the
 output file cannot be written; 2 for a usage error (unknown query name, bad
-period, an ``--output`` that is a file of the books or whose extension says
-another format). Every error is one line on stderr and nothing is written.
+period, an unknown view, an ``--output`` that is a file of the books or whose
+extension says another format). Every error is one line on stderr and nothing is written.
 Without ``--format``, ``--output`` picks the format from its extension
 (``.csv``, ``.md``, ``.json``; anything else is a table). Also runnable as
 ``python -m ailab_books.queries``.
@@ -32,6 +36,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ailab_books.queries.compare import UnknownView, compare, compared_views, view_file
 from ailab_books.queries.economics import (
     BadPeriod,
     NothingToReport,
@@ -79,10 +84,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--lifetime",
         action="store_true",
         help="each model as a company: training cost, revenue, gross margin, contribution, payback "
-        "month and margin per million tokens after amortising training, over the whole books",
+        "month and margin per million tokens after amortising training, over the whole books "
+        "(also --by model --view model-as-company)",
     )
     view.add_argument("--query", metavar="NAME", help="run the saved query NAME")
     view.add_argument("--list", action="store_true", help="list the saved queries")
+    view.add_argument(
+        "--compare",
+        metavar="VIEWS",
+        help="the summary under each view (comma-separated names in views/ next to LEDGER, or 'all'), "
+        "side by side with the difference from the accountant's view",
+    )
+    parser.add_argument(
+        "--view", metavar="NAME", help="report on the view NAME (views/NAME.beancount next to LEDGER)"
+    )
+    parser.add_argument(
+        "--total", action="store_true", help="with --compare: only the Total rows of the period"
+    )
     parser.add_argument(
         "--from", dest="start", metavar="PERIOD", help="first month, YYYY-MM or YYYY-Qn (inclusive)"
     )
@@ -152,7 +170,7 @@ def _report(ledger: Ledger, args: argparse.Namespace, window: Window) -> pd.Data
     if args.query:
         where = f"{query_location(ledger, args.query)}: saved query {args.query}"
         return filter_months(run_saved(ledger, args.query), window, where)
-    if args.lifetime:
+    if _life_table_wanted(args):
         return life_table(ledger)
     if args.by:
         return by_segment(ledger, args.by, window)
@@ -178,22 +196,10 @@ def _write(text: str, output: str | None) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the report; return the exit status."""
-    args = build_parser().parse_args(argv)
-    if args.output == "-":  # the usual spelling of "standard output", not a file named "-"
-        args.output = None
+def _load(path: str, *, require_pipeline: bool) -> Ledger | int:
+    """The loaded ledger, or the exit status after printing why it cannot be used."""
     try:
-        window = _window(args.start, args.stop)
-        if args.lifetime and (args.start or args.stop):
-            raise BadPeriod("--lifetime covers each model's whole life in the books; drop --from and --to")
-        fmt = _output_format(args.format, args.output)
-    except (BadPeriod, BadOutput) as exc:
-        _error(str(exc))
-        return 2
-    try:
-        # Listing the saved queries reads no figure: it needs no plugin.
-        ledger = load_ledger(args.ledger, require_pipeline=not args.list)
+        return load_ledger(path, require_pipeline=require_pipeline)
     except PipelineRefused as exc:
         for error in exc.others:
             print(error, file=sys.stderr)
@@ -203,17 +209,68 @@ def main(argv: Sequence[str] | None = None) -> int:
         for error in exc.errors:
             print(error, file=sys.stderr)
         return 1
+
+
+#: The view whose ``--by model`` report is the per-model life table (docs/model-as-company.md).
+MODEL_AS_COMPANY = "model-as-company"
+
+
+def _life_table_wanted(args: argparse.Namespace) -> bool:
+    return bool(args.lifetime) or (args.by == "model" and args.view == MODEL_AS_COMPANY)
+
+
+def _usage(args: argparse.Namespace) -> tuple[Window, str, list[str]]:
+    """The period, the format and the files to load (the ledger, its view, or each compared view)."""
+    window = _window(args.start, args.stop)
+    if _life_table_wanted(args) and (args.start or args.stop):
+        raise BadPeriod("the life table covers each model's whole life in the books; drop --from and --to")
+    fmt = _output_format(args.format, args.output)
+    if args.compare is not None and args.view is not None:
+        raise BadOutput("--view and --compare do not go together: --compare names its views")
+    if args.total and args.compare is None:
+        raise BadOutput("--total goes with --compare (the summary has its Total row already)")
+    if args.view is not None:
+        return window, fmt, [str(view_file(Path(args.ledger), args.view))]
+    if args.compare is not None:
+        names = compared_views(Path(args.ledger), args.compare)
+        return window, fmt, [str(view_file(Path(args.ledger), name)) for name in names]
+    return window, fmt, [args.ledger]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the report; return the exit status."""
+    args = build_parser().parse_args(argv)
+    if args.output == "-":  # the usual spelling of "standard output", not a file named "-"
+        args.output = None
+    try:
+        window, fmt, paths = _usage(args)
+    except (BadPeriod, BadOutput, UnknownView) as exc:
+        _error(str(exc))
+        return 2
+    ledgers: dict[str, Ledger] = {}
+    for path in paths:
+        # Listing the saved queries reads no figure: it needs no plugin.
+        loaded = _load(path, require_pipeline=not args.list)
+        if isinstance(loaded, int):
+            return loaded
+        ledgers[Path(path).stem] = loaded
+    ledger = next(iter(ledgers.values()))
     try:
         if args.output:
-            _check_output(ledger, args.output)
+            for each in ledgers.values():
+                _check_output(each, args.output)
     except BadOutput as exc:
         _error(str(exc))
         return 2
-    if not args.list and not has_transactions(ledger.entries):
-        _error(f"{ledger.filename} has no transactions: nothing to report")
-        return 1
+    for each in ledgers.values():
+        if not args.list and not has_transactions(each.entries):
+            _error(f"{each.filename} has no transactions: nothing to report")
+            return 1
     try:
-        frame = _report(ledger, args, window)
+        if args.compare is not None:
+            frame = compare(ledgers, window, total_only=args.total)
+        else:
+            frame = _report(ledger, args, window)
     except UnknownQuery as exc:
         _error(str(exc))
         return 2

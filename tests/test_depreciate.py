@@ -289,6 +289,28 @@ def test_bad_config_is_an_error_at_the_plugin_line_and_moves_nothing(
             "new",
         ),
         (
+            OPENING.replace('    batch: "new"\n', ""),
+            21,
+            'Asset purchase on Assets:Fixed:Cost: no batch naming the asset (write e.g. batch: "h100-a")',
+            "new",
+        ),
+        (
+            OPENING.replace(
+                "    useful-life-months: 3\n", "    useful-life-months: 3\n    in-service: 2025-02-01\n"
+            ),
+            21,
+            "Asset purchase on Assets:Fixed:Cost: in-service 2025-02-01 is after the purchase (2025-01-10)",
+            "new",
+        ),
+        (
+            OPENING.replace(
+                "    useful-life-months: 3\n", '    useful-life-months: 3\n    in-service: "soon"\n'
+            ),
+            21,
+            "Asset purchase on Assets:Fixed:Cost: in-service 'soon' is not a date (YYYY-MM-DD)",
+            "new",
+        ),
+        (
             OPENING.replace("  Assets:Fixed:Cost            100.00 USD\n", "  Assets:Bank   100.00 USD\n"),
             21,
             "useful-life-months on Assets:Bank, which is not depreciable: its open names no "

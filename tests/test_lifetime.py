@@ -144,7 +144,7 @@ def test_a_bad_record_is_refused_with_its_location(
 
 def test_lifetime_refuses_a_period(capsys: pytest.CaptureFixture[str]) -> None:
     assert lab_report(["--lifetime", "--from", "2026-01"]) == 2
-    assert "--lifetime covers each model's whole life in the books" in capsys.readouterr().err
+    assert "the life table covers each model's whole life in the books" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------------------------------------

@@ -44,6 +44,7 @@ AMORTISE_LINE = f'plugin "{AMORTISE}"'
 CASES = {
     "in order": [DEPRECIATE_LINE, ALLOCATE_LINE, CLASSIFY_LINE],
     "no depreciate": [ALLOCATE_LINE, CLASSIFY_LINE],
+    "depreciate late": [ALLOCATE_LINE, DEPRECIATE_LINE, CLASSIFY_LINE],
     "none": [],
     "classify only": [CLASSIFY_LINE],
     "allocate only": [ALLOCATE_LINE],
@@ -400,3 +401,15 @@ def test_example_without_depreciate_is_refused_by_bean_check_and_lab_report(
     assert ours[0].source["filename"].endswith("allocation.beancount")  # the first rule
     assert main([str(main_file)]) == 1
     assert f"add the line {DEPRECIATE_LINE} above {ALLOCATE_LINE}" in capsys.readouterr().err
+
+
+def test_view_with_depreciate_after_allocate_is_refused_at_the_first_rule(tmp_path: Path) -> None:
+    main_file = example_with(tmp_path, "depreciate late")
+    _, errors, _ = loader.load_file(str(main_file))
+    ours = [error for error in errors if isinstance(error, PipelineError)]
+    assert [error.message for error in ours] == [
+        f"The plugins run in the wrong order: {ALLOCATE} runs before {DEPRECIATE}, so the depreciation it "
+        f"charges to a shared pool stays there, unsplit; put {DEPRECIATE_LINE} above {ALLOCATE_LINE} in "
+        f"{main_file.name}"
+    ]
+    assert ours[0].source["filename"].endswith("allocation.beancount")

@@ -6,12 +6,15 @@
 - every view loads without an error and opens in Fava (its pages and the
   dashboard's config answer 200);
 - each view moves the money it says, against a hand computation from the
-  accountant's postings (rollouts-are-inference, free-tier-is-marketing).
+  accountant's postings (rollouts-are-inference, free-tier-is-marketing);
+- ``lab-report --compare`` gives, for each view, the figures ``lab-report
+  --view`` gives for it alone; an unknown view is a usage error that lists them.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -23,11 +26,14 @@ from fava.application import create_app
 
 from ailab_books.benchmarks import generate
 from ailab_books.queries.economics import Month, summary
+from ailab_books.queries.report import main as report_main
 from ailab_books.queries.runner import Ledger, load_ledger
 
 ROOT = Path(__file__).resolve().parent.parent
 LEDGER = ROOT / "ledger"
 VIEWS = sorted(path.stem for path in (LEDGER / "views").glob("*.beancount"))
+#: The order of ``--compare all``: the accountant's first, then by name.
+VIEWS_IN_ORDER = ["accountant", *(view for view in VIEWS if view != "accountant")]
 
 
 def test_ledger_is_the_generators_output_byte_for_byte() -> None:
@@ -144,3 +150,126 @@ def test_view_moves_the_cost_it_says_into_or_out_of_cost_of_serving(
 
 def test_accountant_view_is_main() -> None:
     assert monthly("accountant") == monthly("main")
+
+
+# --------------------------------------------------------------------------- lab-report --view / --compare
+
+
+def _report_json(capsys: pytest.CaptureFixture[str], *argv: str) -> list[dict[str, object]]:
+    assert report_main([str(LEDGER / "main.beancount"), *argv, "--format", "json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_compare_equals_each_view_run_alone(capsys: pytest.CaptureFixture[str]) -> None:
+    compared = _report_json(capsys, "--compare", "all", "--from", "2026-01")
+    assert [row["view"] for row in compared if row["month"] == "Total"] == VIEWS_IN_ORDER
+    base = {row["month"]: row for row in _report_json(capsys, "--view", "accountant", "--from", "2026-01")}
+    for view in VIEWS_IN_ORDER:
+        alone = {row["month"]: row for row in _report_json(capsys, "--view", view, "--from", "2026-01")}
+        rows = {row["month"]: row for row in compared if row["view"] == view}
+        assert list(rows) == list(alone) == [f"2026-{m:02d}" for m in range(1, 11)] + ["Total"]
+        for month, row in rows.items():
+            own = alone[month]
+            tokens = Decimal(own["million_tokens"])
+            assert row["million_tokens"] == own["million_tokens"]
+            assert row["gross_margin_per_mtok"] == own["gross_margin_per_mtok"]
+            assert row["net_margin_per_mtok"] == own["net_margin_per_mtok"]
+            assert Decimal(row["price_per_mtok"]) == round(Decimal(own["revenue"]) / tokens, 6)
+            assert Decimal(row["cost_of_serving_per_mtok"]) == round(
+                Decimal(own["inference_cogs"]) / tokens, 6
+            )
+            for column in ("gross_margin_per_mtok", "net_margin_per_mtok"):
+                difference = Decimal(own[column]) - Decimal(base[month][column])
+                assert Decimal(row[column.replace("_margin", "") + "_vs_accountant"]) == difference
+
+
+def test_view_runs_any_report_on_the_views_file(capsys: pytest.CaptureFixture[str]) -> None:
+    by_model = _report_json(capsys, "--view", "free-tier-is-marketing", "--by", "model", "--from", "2026-10")
+    accountant = _report_json(capsys, "--by", "model", "--from", "2026-10")
+    assert len(by_model) == len(accountant)
+    # the free tier's serving cost left each model's cost of serving for the overhead, which is
+    # spread by tokens: per model the net margin moves, for the lab it does not
+    for mine, theirs in zip(by_model, accountant, strict=True):
+        assert mine["model"] == theirs["model"]
+        assert Decimal(mine["inference_cogs"]) < Decimal(theirs["inference_cogs"])
+        assert Decimal(mine["overhead"]) > Decimal(theirs["overhead"])
+    assert by_model[-1]["model"] == "(all)"
+    assert by_model[-1]["net_margin"] == accountant[-1]["net_margin"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["--view", "gpu-life-3y"],
+            "unknown view 'gpu-life-3y': the views in {views} are accountant, free-tier-is-marketing, "
+            "gpu-life-4y, gpu-life-6y, model-as-company, rollouts-are-inference",
+        ),
+        (
+            ["--compare", "accountant,gpu-life4y"],
+            "unknown view 'gpu-life4y': the views in {views} are accountant, free-tier-is-marketing, "
+            "gpu-life-4y, gpu-life-6y, model-as-company, rollouts-are-inference",
+        ),
+        (
+            ["--compare", "gpu-life-4y,gpu-life-4y"],
+            "view 'gpu-life-4y' is named twice in --compare gpu-life-4y,gpu-life-4y",
+        ),
+        (
+            ["--compare", "all", "--view", "accountant"],
+            "--view and --compare do not go together: --compare names its views",
+        ),
+        (["--total"], "--total goes with --compare (the summary has its Total row already)"),
+    ],
+)
+def test_unknown_view_is_a_usage_error_listing_the_views(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    assert report_main([str(LEDGER / "main.beancount"), *argv]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == f"lab-report: {message.format(views=LEDGER / 'views')}\n"
+
+
+def test_books_without_views_say_so(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    main = tmp_path / "main.beancount"
+    main.write_text('option "operating_currency" "USD"\n', encoding="utf-8")
+    assert report_main([str(main), "--view", "accountant"]) == 2
+    assert capsys.readouterr().err == (
+        f"lab-report: unknown view 'accountant': there is no view in {tmp_path / 'views'} (docs/views.md)\n"
+    )
+
+
+# ------------------------------------------------------------------- a view changes policy, never facts
+
+#: What no view may change, account by account: revenue, cash, liabilities, equity.
+FACT_ROOTS = ("Income:", "Assets:Bank", "Assets:Cash", "Liabilities:", "Equity:")
+
+
+def _changes(ledger: Ledger) -> tuple[dict[tuple[str, str, str], Decimal], dict[tuple[str, str], Decimal]]:
+    """Per month: the net change of each fact account (month, account, currency), and of
+    expenses plus assets together (month, currency)."""
+    facts: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
+    cost: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for entry in ledger.entries:
+        if not hasattr(entry, "postings"):
+            continue
+        month = str(Month(entry.date.year, entry.date.month))
+        for posting in entry.postings:
+            units = posting.units
+            assert units is not None and units.number is not None
+            if posting.account.startswith(FACT_ROOTS):
+                facts[month, posting.account, units.currency] += units.number
+            if posting.account.startswith(("Expenses:", "Assets:")):
+                cost[month, units.currency] += units.number
+    return (
+        {key: value for key, value in facts.items() if value != 0},
+        {key: value for key, value in cost.items() if value != 0},
+    )
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_view_changes_policy_never_facts(view: str) -> None:
+    main_facts, main_cost = _changes(loaded("main"))
+    view_facts, view_cost = _changes(loaded(view))
+    assert view_facts == main_facts  # revenue, cash, liabilities, equity: account by account, per month
+    assert view_cost == main_cost  # cost only moves between lines, or between expense and asset

@@ -1,0 +1,158 @@
+"""Policy views side by side: ``lab-report --view NAME`` and ``lab-report --compare``.
+
+A view is a main file in the ``views/`` folder next to the books' main file
+(``ledger/views/<name>.beancount``): the same books under another policy
+(docs/views.md). ``--view NAME`` runs any report on that file instead of the
+main file; ``--compare accountant,gpu-life-4y`` (or ``--compare all``) runs the
+monthly summary (:func:`ailab_books.queries.economics.summary`) on each view's
+file alone and sets the figures side by side, one row per month and view, with
+each view's difference from the accountant's view. The figures are the ones
+``lab-report --view NAME`` prints for that view, taken from the same summary:
+nothing is recomputed here except the per-Mtok price and cost of serving
+(revenue and cost of serving over tokens, to six places, as the summary rounds).
+
+For example, ``lab-report --compare accountant,gpu-life-4y --total`` on the
+example books (every column and view: docs/views.md)::
+
+    month  view         ... gross_margin_per_mtok  net_margin_per_mtok  gross_per_mtok_vs_accountant ...
+    Total  accountant   ...              1.029203            -1.157322                      0.000000 ...
+    Total  gpu-life-4y  ...              0.998352            -1.247035                     -0.030851 ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+
+from ailab_books.queries.economics import TOTAL, Window, per_mtok, summary
+from ailab_books.queries.runner import Ledger
+
+#: The folder of views, next to the books' main file.
+VIEWS_FOLDER = "views"
+#: The view every other is compared with.
+BASE_VIEW = "accountant"
+#: ``--compare all``.
+ALL_VIEWS = "all"
+
+COMPARE_COLUMNS = [
+    "month",
+    "view",
+    "million_tokens",
+    "price_per_mtok",
+    "cost_of_serving_per_mtok",
+    "gross_margin_per_mtok",
+    "net_margin_per_mtok",
+    "gross_per_mtok_vs_accountant",
+    "net_per_mtok_vs_accountant",
+]
+
+
+class UnknownView(ValueError):
+    """A view name with no file in the views folder (a usage error)."""
+
+
+def views_folder(ledger: Path) -> Path:
+    """The views of the books whose main file is ``ledger``: ``views/`` next to it."""
+    return ledger.parent / VIEWS_FOLDER
+
+
+def available_views(folder: Path) -> list[str]:
+    """The views in ``folder`` (file names without ``.beancount``), the accountant's first."""
+    names = sorted(path.stem for path in folder.glob("*.beancount")) if folder.is_dir() else []
+    return sorted(names, key=lambda name: name != BASE_VIEW)
+
+
+def _unknown(wanted: str, folder: Path, names: Sequence[str]) -> UnknownView:
+    if not names:
+        return UnknownView(f"unknown view {wanted!r}: there is no view in {folder} (docs/views.md)")
+    return UnknownView(f"unknown view {wanted!r}: the views in {folder} are {', '.join(names)}")
+
+
+def view_file(ledger: Path, name: str) -> Path:
+    """The main file of the view ``name`` of the books whose main file is ``ledger``."""
+    folder = views_folder(ledger)
+    names = available_views(folder)
+    if name not in names:
+        raise _unknown(name, folder, names)
+    return folder / f"{name}.beancount"
+
+
+def compared_views(ledger: Path, spec: str) -> list[str]:
+    """The views ``--compare`` names (comma-separated, or ``all``), the accountant's first
+    (added if not named: every other view is shown as a difference from it)."""
+    folder = views_folder(ledger)
+    names = available_views(folder)
+    wanted = list(names) if spec.strip() == ALL_VIEWS else [name.strip() for name in spec.split(",")]
+    chosen: list[str] = []
+    for name in wanted:
+        if name not in names:
+            raise _unknown(name, folder, names)
+        if name in chosen:
+            raise UnknownView(f"view {name!r} is named twice in --compare {spec}")
+        chosen.append(name)
+    if BASE_VIEW not in chosen:
+        if BASE_VIEW not in names:
+            raise UnknownView(
+                f"--compare needs the view {BASE_VIEW!r} ({folder / BASE_VIEW}.beancount) to compare with"
+            )
+        chosen.insert(0, BASE_VIEW)
+    return sorted(chosen, key=lambda name: name != BASE_VIEW)
+
+
+def _difference(value: object, base: object) -> Decimal | None:
+    if isinstance(value, Decimal) and isinstance(base, Decimal):
+        return value - base
+    return None
+
+
+def compare(
+    ledgers: Mapping[str, Ledger], window: Window | None = None, *, total_only: bool = False
+) -> pd.DataFrame:
+    """The summary of each view, side by side: one row per month and view (then the
+    Total rows of the period), with the differences from the accountant's view.
+
+    ``ledgers`` maps view names to their loaded main files, the accountant's first.
+    """
+    names = list(ledgers)
+    if not names or names[0] != BASE_VIEW:
+        raise ValueError(f"the first view compared must be {BASE_VIEW}")
+    window = window or Window()
+    summaries = {
+        name: {str(row["month"]): row for row in summary(ledger, window).to_dict("records")}
+        for name, ledger in ledgers.items()
+    }
+    months: list[str] = []
+    for rows in summaries.values():
+        months.extend(month for month in rows if month not in months)
+    months.sort(key=lambda month: (month == TOTAL, month))
+    if total_only:
+        months = [TOTAL]
+    out = []
+    for month in months:
+        base = summaries[BASE_VIEW].get(month, {})
+        for name in names:
+            row = summaries[name].get(month)
+            if row is None:
+                continue
+            tokens = row["million_tokens"]
+            out.append(
+                {
+                    "month": month,
+                    "view": name,
+                    "million_tokens": tokens,
+                    "price_per_mtok": per_mtok(row["revenue"], tokens),
+                    "cost_of_serving_per_mtok": per_mtok(row["inference_cogs"], tokens),
+                    "gross_margin_per_mtok": row["gross_margin_per_mtok"],
+                    "net_margin_per_mtok": row["net_margin_per_mtok"],
+                    "gross_per_mtok_vs_accountant": _difference(
+                        row["gross_margin_per_mtok"], base.get("gross_margin_per_mtok")
+                    ),
+                    "net_per_mtok_vs_accountant": _difference(
+                        row["net_margin_per_mtok"], base.get("net_margin_per_mtok")
+                    ),
+                }
+            )
+    return pd.DataFrame(out, columns=COMPARE_COLUMNS, dtype=object)
