@@ -211,7 +211,7 @@ def _load(path: str, *, require_pipeline: bool) -> Ledger | int:
         return 1
 
 
-#: The view whose ``--by model`` report is the per-model life table (docs/model-as-company.md).
+#: The view whose ``--by model`` report is the per-model life table (docs/views.md, "Model as company").
 MODEL_AS_COMPANY = "model-as-company"
 
 
