@@ -157,3 +157,17 @@ def test_a_malformed_record_is_a_located_error_and_is_not_used(
     assert len(records) == 1
     if "second" in text:
         assert records[0].name == "Orion"
+
+
+def test_the_plugin_checks_only_and_the_pipeline_accepts_it_anywhere() -> None:
+    from ailab_books.plugins.pipeline import pipeline_problem
+
+    allocate, classify = "ailab_books.plugins.allocate", "ailab_books.plugins.classify"
+    for plugins in (
+        [allocate, classify, "ailab_books.plugins.models"],
+        ["ailab_books.plugins.models", allocate, classify],
+    ):
+        assert pipeline_problem(plugins, True, "main.beancount") is None
+    # a misspelt one is still refused
+    problem = pipeline_problem([allocate, classify, "ailab_books.plugins.model"], True, "main.beancount")
+    assert problem is not None and "ailab_books.plugins.model" in str(problem)
