@@ -9,8 +9,10 @@ model and month:
 
 - **capitalise**: the month's training cost attributed to the model (every
   account ``Expenses:RnD:Training:<Line>:<Model>``, which allocation step 2b
-  fills) is credited to those accounts and debited to
-  ``Assets:Intangible:Training:<Model>``, up to the model's last month of service;
+  fills, and ``Expenses:RnD:Rollouts:<Line>:<Model>`` / ``...:Evals:<Line>:<Model>``
+  where the books attribute inference used for training per model) is credited
+  to those accounts and debited to ``Assets:Intangible:Training:<Model>``, up
+  to the model's last month of service;
 - **amortise**: from the launch month, ``Expenses:RnD:Amortisation:Training:<Model>``
   is debited and the asset credited, straight-line over the expected serving
   life or by units of production (tokens served against ``lifetime-mtok``),
@@ -78,6 +80,9 @@ GENERATED_FILENAME = "<ailab_books.plugins.amortise>"
 # follows the allocation that put the cost on the model.
 GENERATED_LINENO_BASE = 2 * 10**9
 DEFAULT_ASSET_ROOT = "Assets:Intangible:Training"
+#: The R&D trees whose ``<Line>:<Model>`` accounts are a model's training cost: training runs,
+#: and inference used for training where the books attribute it per model (rollouts, evals).
+TRAINING_LINES = ("Training", "Rollouts", "Evals")
 DEFAULT_EXPENSE_ROOT = "Expenses:RnD:Amortisation:Training"
 
 
@@ -155,7 +160,7 @@ def _scan(
 ) -> _Scan:
     expenses = str(options_map.get("name_expenses") or "Expenses")
     equity = str(options_map.get("name_equity") or "Equity")
-    training = f"{expenses}:RnD:Training:"
+    training = tuple(f"{expenses}:RnD:{line}:" for line in TRAINING_LINES)
     metering = f"{equity}:Stats:Tokens:"
     costs: dict[str, dict[datetime.date, dict[str, Decimal]]] = defaultdict(lambda: defaultdict(dict))
     tokens: dict[str, dict[datetime.date, Decimal]] = defaultdict(dict)
@@ -173,7 +178,7 @@ def _scan(
             model = posting.account.rpartition(":")[2]
             if model not in names or posting.units is None or posting.units.number is None:
                 continue
-            if posting.account.startswith(training):
+            if posting.account.startswith(training) and posting.account.count(":") == 4:
                 if (
                     posting.units.currency != currency
                     or posting.cost is not None

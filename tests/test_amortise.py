@@ -338,3 +338,15 @@ def test_books_that_end_early_keep_the_rest_on_the_asset(
     if rows:
         kept = sum((row.capitalised - row.amortised for row in rows), Decimal(0))
         assert rows[-1].book_value == kept
+
+
+def test_inference_for_training_attributed_to_the_model_is_capitalised_too(tmp_path: Path) -> None:
+    rollouts = "Expenses:RnD:Rollouts:Compute:Kestrel"
+    extra = (
+        f"\n2026-01-01 open {rollouts} USD\n"
+        f'2026-02-15 * "RL rollouts for Kestrel"\n  {rollouts}  20.00 USD\n  Assets:Bank\n'
+    )
+    _, entries, errors = load(tmp_path, books('plugin "ailab_books.plugins.amortise"', extra=extra))
+    assert errors == []
+    assert balance(entries, rollouts) == 0
+    assert balance(entries, AMORTISATION) == Decimal("400.00")  # 380.00 of training runs + 20.00
