@@ -202,13 +202,11 @@ def test_view_runs_any_report_on_the_views_file(capsys: pytest.CaptureFixture[st
     [
         (
             ["--view", "gpu-life-3y"],
-            "unknown view 'gpu-life-3y': the views in {views} are accountant, free-tier-is-marketing, "
-            "gpu-life-4y, gpu-life-6y, model-as-company, rollouts-are-inference",
+            "unknown view 'gpu-life-3y': the views in {views} are {names}",
         ),
         (
             ["--compare", "accountant,gpu-life4y"],
-            "unknown view 'gpu-life4y': the views in {views} are accountant, free-tier-is-marketing, "
-            "gpu-life-4y, gpu-life-6y, model-as-company, rollouts-are-inference",
+            "unknown view 'gpu-life4y': the views in {views} are {names}",
         ),
         (
             ["--compare", "gpu-life-4y,gpu-life-4y"],
@@ -227,7 +225,8 @@ def test_unknown_view_is_a_usage_error_listing_the_views(
     assert report_main([str(LEDGER / "main.beancount"), *argv]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert captured.err == f"lab-report: {message.format(views=LEDGER / 'views')}\n"
+    names = ", ".join(VIEWS_IN_ORDER)  # accountant, free-tier-is-marketing, gpu-life-4y, ...
+    assert captured.err == f"lab-report: {message.format(views=LEDGER / 'views', names=names)}\n"
 
 
 def test_books_without_views_say_so(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -273,3 +272,15 @@ def test_view_changes_policy_never_facts(view: str) -> None:
     view_facts, view_cost = _changes(loaded(view))
     assert view_facts == main_facts  # revenue, cash, liabilities, equity: account by account, per month
     assert view_cost == main_cost  # cost only moves between lines, or between expense and asset
+
+
+def test_dashboard_flags_depreciation_run_after_allocation(tmp_path: Path) -> None:
+    """The dashboard's books check sees what a late depreciate leaves: the GPU pool holding
+    each month's depreciation. (Without depreciate at all nothing is left to see: only
+    bean-check, Fava's errors and lab-report tell, tests/test_pipeline.py.)"""
+    from test_pipeline import example_with
+    from test_pipeline_fava import books_check
+
+    rows = books_check(example_with(tmp_path, "depreciate late"))
+    assert {row["account"] for row in rows} == {"Expenses:Shared:GPUCluster"}
+    assert len(rows) == 22 and all(row["cost_class"] == "shared" and row["change"] > 0 for row in rows)
