@@ -119,8 +119,13 @@ def model_lives(ledger: Ledger) -> dict[str, ModelLife]:
         life.months.append(ModelMonth(Month(int(row["year"]), int(row["month"])), *figures))
     for life in lives.values():
         life.months.sort(key=lambda month: (month.month.year, month.month.month))
-    # a leaf with no tokens in the books is not a model (a tier's own account, say)
-    return {name: life for name, life in sorted(lives.items()) if life.total("million_tokens") > 0}
+    # A model has tokens, or training cost (one still in training), or a record; another
+    # leaf (an unattributed COGS line, say) is not a model.
+    return {
+        name: life
+        for name, life in sorted(lives.items())
+        if life.total("million_tokens") > 0 or life.total("training_cost") != 0 or name in by_name
+    }
 
 
 def payback_month(months: Sequence[ModelMonth], training: Decimal) -> Month | None:

@@ -120,6 +120,24 @@ def test_payback_curve_accumulates(tmp_path: Path) -> None:
     ]
 
 
+def test_a_model_still_in_training_is_in_the_table(tmp_path: Path) -> None:
+    falcon = (
+        '2026-05-01 custom "model" "Falcon"\n  launch: 2027-01-10\n  serving-life-months: 12\n'
+        "  lifetime-mtok: 500\n\n2026-01-01 open Equity:Stats:Tokens:API:Falcon MTOK\n"
+        "2026-01-01 open Expenses:RnD:Training:Compute:Falcon USD\n"
+        '2026-05-31 * "Falcon pre-training"\n'
+        "  Expenses:RnD:Training:Compute:Falcon  70.00 USD\n  Assets:Bank\n"
+    )
+    ledger = load(tmp_path, small_books(RECORD + falcon))
+    rows = {row["model"]: row for row in life_table(ledger).to_dict("records")}
+    assert set(rows) == {"Falcon", "Kestrel"}
+    falcon_row = rows["Falcon"]
+    assert falcon_row["training_cost"] == Decimal("70.00") and falcon_row["contribution"] == Decimal("-70.00")
+    assert falcon_row["payback_month"] is None and falcon_row["gross_margin_per_mtok"] is None
+    saved = {row["model"]: row for row in run_saved(ledger, "model-payback").to_dict("records")}
+    assert saved["Falcon"]["training_cost"] == Decimal("70.00")
+
+
 def test_a_model_without_a_record_has_no_after_training_figures(tmp_path: Path) -> None:
     row = life_table(load(tmp_path, small_books(record=""))).iloc[0].to_dict()
     assert row["launch"] is None and row["payback_month"] == "2026-05"
