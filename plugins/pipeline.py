@@ -71,6 +71,10 @@ CLASSIFY = "ailab_books.plugins.classify"
 #: The project's plugins, in the order they must run when present.
 PLUGIN_ORDER: tuple[str, ...] = (DEPRECIATE, ALLOCATE, AMORTISE, CLASSIFY)
 
+#: The project's plugins that only check the books (change no entry) and may run anywhere:
+#: ailab_books.plugins.models reports malformed ``custom "model"`` records.
+CHECK_ONLY: tuple[str, ...] = ("ailab_books.plugins.models",)
+
 #: Why an optional plugin must run before (or after) a required one: (earlier, later) -> what goes wrong.
 _ORDER_REASONS: dict[tuple[str, str], str] = {
     (DEPRECIATE, ALLOCATE): "the depreciation it charges to a shared pool stays there, unsplit",
@@ -205,7 +209,7 @@ def first_depreciable_open(entries: Iterable[data.Directive]) -> data.Open | Non
 def _unknown_plugin(plugins: Sequence[str], main_file: str) -> PipelineProblem | None:
     """A plugin named under the project's namespace that is not one of its plugins."""
     for name in plugins:
-        if name.startswith(_OWN_PREFIX) and name not in PLUGIN_ORDER:
+        if name.startswith(_OWN_PREFIX) and name not in PLUGIN_ORDER and name not in CHECK_ONLY:
             # Compared by the last component only: the shared prefix makes any two names look alike.
             shorts = {known.rpartition(".")[2]: known for known in PLUGIN_ORDER}
             close = difflib.get_close_matches(name.rpartition(".")[2], shorts, n=1, cutoff=0.75)

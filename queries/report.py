@@ -5,6 +5,8 @@ Usage::
     lab-report [LEDGER]                       # monthly summary + Total row
     lab-report --by model|tier                # per model / tier, with net figures
     lab-report --from 2025-Q1 --to 2025-06    # inclusive periods, YYYY-MM or YYYY-Qn
+    lab-report --lifetime                     # each model as a company: payback, after-training margin
+    lab-report --by model --view model-as-company   # the same life table, under that view
     lab-report --query NAME                   # any saved query
     lab-report --list                         # saved queries and what they answer
     lab-report --view gpu-life-4y             # any report on ledger/views/gpu-life-4y.beancount
@@ -44,6 +46,7 @@ from ailab_books.queries.economics import (
     parse_period,
     summary,
 )
+from ailab_books.queries.lifetime import life_table
 from ailab_books.queries.monthly import run_report_query
 from ailab_books.queries.render import FORMATS, render
 from ailab_books.queries.runner import (
@@ -76,6 +79,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--by",
         choices=["model", "tier"],
         help="one row per month and model (or tier), net figures by token share",
+    )
+    view.add_argument(
+        "--lifetime",
+        action="store_true",
+        help="each model as a company: training cost, revenue, gross margin, contribution, payback "
+        "month and margin per million tokens after amortising training, over the whole books "
+        "(also --by model --view model-as-company)",
     )
     view.add_argument("--query", metavar="NAME", help="run the saved query NAME")
     view.add_argument("--list", action="store_true", help="list the saved queries")
@@ -160,6 +170,8 @@ def _report(ledger: Ledger, args: argparse.Namespace, window: Window) -> pd.Data
     if args.query:
         where = f"{query_location(ledger, args.query)}: saved query {args.query}"
         return filter_months(run_report_query(ledger, args.query), window, where)
+    if _life_table_wanted(args):
+        return life_table(ledger)
     if args.by:
         return by_segment(ledger, args.by, window)
     return summary(ledger, window)
@@ -199,9 +211,19 @@ def _load(path: str, *, require_pipeline: bool) -> Ledger | int:
         return 1
 
 
+#: The view whose ``--by model`` report is the per-model life table (docs/views.md, "Model as company").
+MODEL_AS_COMPANY = "model-as-company"
+
+
+def _life_table_wanted(args: argparse.Namespace) -> bool:
+    return bool(args.lifetime) or (args.by == "model" and args.view == MODEL_AS_COMPANY)
+
+
 def _usage(args: argparse.Namespace) -> tuple[Window, str, list[str]]:
     """The period, the format and the files to load (the ledger, its view, or each compared view)."""
     window = _window(args.start, args.stop)
+    if _life_table_wanted(args) and (args.start or args.stop):
+        raise BadPeriod("the life table covers each model's whole life in the books; drop --from and --to")
     fmt = _output_format(args.format, args.output)
     if args.compare is not None and args.view is not None:
         raise BadOutput("--view and --compare do not go together: --compare names its views")

@@ -205,7 +205,7 @@ def test_command_line_writes_the_files_or_reports_the_structure(
     written = sorted(str(path.relative_to(out)) for path in out.rglob("*") if path.is_file())
     assert sorted(str(Path(path).relative_to(out)) for path in printed) == written
     assert {"main.beancount", "books.beancount", "views/accountant.beancount"} <= set(written)
-    assert len(printed) == 11 + len(list((LEDGER / "views").glob("*.beancount")))
+    assert len(printed) == 12 + len(list((LEDGER / "views").glob("*.beancount")))
 
     structure = _structure_copy(tmp_path)
     _replace_line(structure / "accounts.beancount", "2025-01-01 open Expenses:SGA:Travel ", "")

@@ -59,9 +59,14 @@ def _daily_metering(book: Book, m: Month, plan: MonthPlan, rng: Rng) -> None:
         tokens = [
             Posting(f"Equity:Stats:Tokens:{tier}:{model}", token_days[(tier, model)][day], "MTOK")
             for tier, model in TOKEN_KEYS
+            if token_days[(tier, model)][day]
         ]
         book.add(Txn(date, "Metering", "Tokens served", balanced(tokens, "MTOK")))
-        gpuh = [Posting(f"Equity:Stats:GPUH:{key}", gpuh_days[key][day], "GPUH") for key in plan.gpuh]
+        gpuh = [
+            Posting(f"Equity:Stats:GPUH:{key}", gpuh_days[key][day], "GPUH")
+            for key in plan.gpuh
+            if gpuh_days[key][day]
+        ]
         book.add(Txn(date, "GPU scheduler", "GPU-hours by workload", balanced(gpuh, "GPUH")))
 
 
@@ -69,6 +74,7 @@ def _monthly_metering(book: Book, m: Month, plan: MonthPlan) -> None:
     tokens = [
         Posting(f"Equity:Stats:Tokens:{tier}:{model}", plan.tokens[(tier, model)], "MTOK")
         for tier, model in TOKEN_KEYS
+        if plan.tokens[(tier, model)]  # a model not yet launched meters nothing
     ]
     book.add(Txn(m.last, "Metering", f"Tokens served, {m.name}", balanced(tokens, "MTOK")))
     gpuh = [Posting(f"Equity:Stats:GPUH:{key}", hours, "GPUH") for key, hours in plan.gpuh.items()]

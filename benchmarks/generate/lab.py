@@ -16,7 +16,7 @@ from decimal import Decimal
 # ----------------------------------------------------------------------------
 # Dimensions (docs/conventions.md)
 
-MODELS: tuple[str, ...] = ("Orion", "Wren")
+MODELS: tuple[str, ...] = ("Orion", "Wren", "Kestrel")
 TIERS: tuple[str, ...] = ("API", "Subscription", "Enterprise", "Free")
 DEPLOYMENTS: tuple[str, ...] = tuple(f"{tier}-{model}" for tier in TIERS for model in MODELS)
 
@@ -71,13 +71,65 @@ END_TOKENS_MTOK: dict[tuple[str, str], int] = {
     ("Free", "Wren"): 2_600_000,
 }
 END_API_PRICE: dict[str, Decimal] = {"Orion": Decimal("4.60"), "Wren": Decimal("0.55")}
+
+# ----------------------------------------------------------------------------
+# The flagship generation change: Kestrel succeeds Orion.
+#
+# END_TOKENS_MTOK's "Orion" rows are the flagship's tokens, Orion's and
+# Kestrel's together. Kestrel's pre-training run starts at KESTREL_RUN_START of
+# the period (2025-06 in the example) on a dedicated leased cluster
+# (KESTREL_RUN_GPUS more H100s, all their hours training Kestrel) plus most of
+# the flagship's share of the fleet's training hours; it launches at
+# KESTREL_LAUNCH of the period (2026-04) and takes the flagship's traffic month
+# by month (KESTREL_TRAFFIC_BP, basis points of each tier's flagship tokens),
+# at a price KESTREL_PRICE_PREMIUM above Orion's, cheaper to serve per token
+# (MODEL_INTENSITY). After the launch the flagship's training hours are
+# Kestrel's post-training (RL, fine-tunes).
+
+PREDECESSOR = "Orion"
+SUCCESSOR = "Kestrel"
+KESTREL_RUN_START = Decimal("0.23")
+KESTREL_LAUNCH = Decimal("0.69")
+KESTREL_RUN_GPUS = 6_000
+KESTREL_RUN_FLAGSHIP_BP = 8_000  # Kestrel's part of the flagship's training hours during the run
+KESTREL_TRAFFIC_BP: tuple[int, ...] = (3_000, 5_500, 7_000, 8_000, 8_500, 8_800, 9_000)
+KESTREL_PRICE_PREMIUM = Decimal("1.10")
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """What the books' ``custom "model"`` record says of a model (docs/conventions.md).
+
+    Months are counted from the period's first month (negative: before it); the
+    serving life is the period's length plus ``life_extra_months``, or
+    ``life_months`` when set; lifetime MTOK and the training memo are at scale 1.
+    """
+
+    name: str
+    launch_month: int | None  # None: KESTREL_LAUNCH of the period
+    launch_day: int
+    life_months: int | None
+    life_extra_months: int
+    lifetime_mtok: int
+    training_before_books: Decimal | None
+
+
+MODEL_FACTS: tuple[ModelFacts, ...] = (
+    # Orion: the flagship launched two months before the books; its expected
+    # life ends with them (2026-10 in the example), a few months after Kestrel.
+    ModelFacts("Orion", -2, 5, None, 0, 110_000_000, Decimal("120000000.00")),
+    # Wren: the small model, distilled from Orion, launched five months before the books.
+    ModelFacts("Wren", -5, 12, 30, 0, 450_000_000, Decimal("15000000.00")),
+    # Kestrel: trained in the books, expected to serve 18 months.
+    ModelFacts("Kestrel", None, 14, 18, 0, 180_000_000, None),
+)
 END_SUBSCRIBERS = 900_000
 SUBSCRIPTION_PRICE = Decimal("20.00")
 END_FLEET_GPUS = 36_000
 # Serving GPU-hours per million tokens, relative (a flagship token costs about
 # five small-model tokens); per tier: free traffic is batched harder, enterprise
 # prompts are longer.
-MODEL_INTENSITY: dict[str, int] = {"Orion": 50, "Wren": 10}
+MODEL_INTENSITY: dict[str, int] = {"Orion": 50, "Wren": 10, "Kestrel": 40}
 TIER_INTENSITY: dict[str, int] = {"API": 100, "Subscription": 105, "Enterprise": 110, "Free": 90}
 
 

@@ -17,6 +17,7 @@ from .drivers import drivers_book
 from .entries import Book
 from .funding import funding_book
 from .lab import EXAMPLE_EXTRA_INCLUDES, EXAMPLE_TITLE
+from .models import models_book
 from .months import month_range
 from .opex import opex_book
 from .payroll import payroll_book
@@ -64,6 +65,7 @@ def generate(
         "payroll": payroll_book(months, plans, seed, per_employee=scale > 1 or daily),
         "compute": compute_book(months, plans, seed, scale, numbers),
         "capex": capex_book(months, scale),
+        "models": models_book(months, scale),
         "opex": opex_book(months, plans, seed, scale, numbers),
         "drivers": drivers_book(months, plans, seed, daily),
     }

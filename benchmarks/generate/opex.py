@@ -50,6 +50,8 @@ def _revenue_share(
     for payee, prefix, share in MARKETPLACES:
         postings: list[tuple[str, Decimal, Meta]] = []
         for model in MODELS:
+            if not api_revenue[model]:  # not launched yet
+                continue
             amount = q2(api_revenue[model] * (share + rng.randint(-60, 60)) / 100000)
             postings.append((f"Expenses:COGS:RevenueShare:API:{model}", amount, {}))
         bill(

@@ -43,6 +43,8 @@ def _api_usage(book: Book, months: list[Month], m: Month, plan: MonthPlan, rng: 
     total = Decimal("0.00")
     for model in MODELS:
         mtok = plan.tokens[("API", model)]
+        if not mtok:  # not launched yet
+            continue
         amount = q2(mtok * plan.api_price[model])
         total += amount
         lines.append(

@@ -17,6 +17,7 @@ from .views import ACCOUNTANT, View
 SUBJECT_FILES: tuple[str, ...] = (
     "accounts",
     "allocation",
+    "models",
     "funding",
     "revenue",
     "payroll",

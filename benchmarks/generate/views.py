@@ -15,6 +15,7 @@ from dataclasses import dataclass
 #: The plugins, in the order every view runs them (ailab_books.plugins.pipeline.PLUGIN_ORDER).
 DEPRECIATE = "ailab_books.plugins.depreciate"
 ALLOCATE = "ailab_books.plugins.allocate"
+AMORTISE = "ailab_books.plugins.amortise"
 CLASSIFY = "ailab_books.plugins.classify"
 
 
@@ -94,6 +95,21 @@ def views_for(accounts: Iterable[str]) -> tuple[View, ...]:
                 Plugin(DEPRECIATE),
                 Plugin(ALLOCATE),
                 Plugin(CLASSIFY, " ".join(f"{line}=sga" for line in free)),
+            ),
+        ),
+        View(
+            "model-as-company",
+            (
+                "Each model as a company: its training cost (allocation step 2b) is capitalised",
+                "per model and amortised straight-line over its expected serving life from launch",
+                "(models.beancount); method=units amortises by tokens served instead. A management",
+                "view, not GAAP: ASC 730 expenses R&D as incurred (docs/views.md).",
+            ),
+            (
+                Plugin(DEPRECIATE),
+                Plugin(ALLOCATE),
+                Plugin(AMORTISE, "method=straight-line"),
+                Plugin(CLASSIFY),
             ),
         ),
         _gpu_life("gpu-life-4y", 48, "as some neoclouds and skeptics argue: GPUs wear out and date faster"),

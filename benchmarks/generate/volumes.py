@@ -24,10 +24,18 @@ from .lab import (
     END_TOKENS_MTOK,
     ENTERPRISE_CUSTOMERS,
     FUNCTIONS,
+    KESTREL_LAUNCH,
+    KESTREL_PRICE_PREMIUM,
+    KESTREL_RUN_FLAGSHIP_BP,
+    KESTREL_RUN_GPUS,
+    KESTREL_RUN_START,
+    KESTREL_TRAFFIC_BP,
     LESSORS,
     MODEL_INTENSITY,
     MODELS,
+    PREDECESSOR,
     SUBSCRIPTION_PRICE,
+    SUCCESSOR,
     TIER_INTENSITY,
     TIERS,
 )
@@ -39,11 +47,17 @@ USEFUL_LIFE_MONTHS = 60
 
 #: The training runs the scheduler reports, by quarter of the period.
 TRAINING_RUNS: tuple[str, ...] = (
-    "orion-3-pretrain, wren-2-distill",
-    "orion-3-rl, wren-2.1-sft",
-    "orion-3.5-pretrain, wren-2.5-distill",
-    "orion-4-pretrain, orion-3.5-rl, wren-3-sft",
+    "orion-1.1-rl, wren-2-distill",
+    "kestrel-1-pretrain, orion-1.1-rl, wren-2.1-sft",
+    "kestrel-1-pretrain, kestrel-1-midtrain, wren-2.5-distill",
+    "kestrel-1-rl, kestrel-1.1-sft, wren-3-sft",
 )
+
+
+def generation_months(n: int) -> tuple[int, int]:
+    """The month indexes of Kestrel's run start and launch in a period of ``n`` months."""
+    start = int(n * KESTREL_RUN_START)
+    return start, max(int(n * KESTREL_LAUNCH), start)
 
 
 @dataclass(frozen=True)
@@ -133,12 +147,15 @@ def plan_month(m: Month, n: int, batches: list[GpuBatch], scale: int, seed: int)
     f_tok = growth(Decimal("0.4"), Decimal("2.5"), t)
 
     # Demand: tokens, API prices (falling as volume grows), subscribers, seats.
-    tokens = {key: rng.count(base * f_tok * scale, 400) for key, base in END_TOKENS_MTOK.items()}
+    flagship = {key: rng.count(base * f_tok * scale, 400) for key, base in END_TOKENS_MTOK.items()}
+    run_start, launch = generation_months(n)
+    tokens = _generation_change(flagship, m.index - launch)
     price_factor = f_rev / f_tok
     api_price = {
         model: (price * price_factor * rng.factor(150)).quantize(Decimal("0.0001"))
         for model, price in END_API_PRICE.items()
     }
+    api_price[SUCCESSOR] = (api_price[PREDECESSOR] * KESTREL_PRICE_PREMIUM).quantize(Decimal("0.0001"))
     subscribers = rng.count(END_SUBSCRIBERS * f_rev * scale, 150)
     subscription_gross = rng.money(subscribers * SUBSCRIPTION_PRICE, 120)
     seats = _seats(rng, t, f_rev, scale)
@@ -146,16 +163,20 @@ def plan_month(m: Month, n: int, batches: list[GpuBatch], scale: int, seed: int)
     # Fleet: owned batches delivered before this month, the rest leased.
     owned = sum(b.gpus for b in batches if b.delivered < m.index)
     fleet = max(rng.count(END_FLEET_GPUS * f_rev * scale, 100), owned)
-    leased = split_int(fleet - owned, [lessor.share_bp for lessor in LESSORS])
+    # Kestrel's run: a dedicated leased cluster on top of the fleet, all of it training Kestrel.
+    run_gpus = KESTREL_RUN_GPUS * scale if run_start <= m.index < launch else 0
+    leased = split_int(fleet + run_gpus - owned, [lessor.share_bp for lessor in LESSORS])
 
     available = rng.count(fleet * m.hours, 80) * 9850 // 10000
-    gpuh = _gpu_hours(rng, available, tokens)
+    run_hours = run_gpus * m.hours * 9850 // 10000
+    phase = "before" if m.index < run_start else "run" if m.index < launch else "after"
+    gpuh = _gpu_hours(rng, available, tokens, phase, run_hours)
 
     headcount = _headcount(growth(Decimal("0.5"), Decimal(2), t), scale)
     dcops_hours = _dcops_hours(rng, headcount["dcops"])
     storage_tb = _storage_survey(rng, t, scale) if m.index == 0 or m.month in (1, 4, 7, 10) else None
     # About 1.38 kW per GPU all-in (GPU, host, network) times a PUE of ~1.25.
-    power_kwh = rng.count(available * Decimal("1.38") * Decimal("1.25"), 250)
+    power_kwh = rng.count((available + run_hours) * Decimal("1.38") * Decimal("1.25"), 250)
     return MonthPlan(
         month=m,
         f_rev=f_rev,
@@ -188,8 +209,30 @@ def _seats(rng: Rng, t: Decimal, f_rev: Decimal, scale: int) -> list[Seats]:
     return seats
 
 
-def _gpu_hours(rng: Rng, available: int, tokens: dict[tuple[str, str], int]) -> dict[str, int]:
-    """The fleet's GPU-hours by workload: serving per deployment, training per model."""
+def _generation_change(flagship: dict[tuple[str, str], int], since_launch: int) -> dict[tuple[str, str], int]:
+    """Tokens per (tier, model): each tier's flagship tokens split between Orion and Kestrel,
+    by Kestrel's share of traffic ``since_launch`` months after its launch (none before)."""
+    tokens: dict[tuple[str, str], int] = {}
+    for (tier, model), count in flagship.items():
+        if model != PREDECESSOR:
+            tokens[(tier, model)] = count
+            continue
+        share = 0 if since_launch < 0 else KESTREL_TRAFFIC_BP[min(since_launch, len(KESTREL_TRAFFIC_BP) - 1)]
+        successor, predecessor = split_int(count, [share, 10000 - share])
+        tokens[(tier, PREDECESSOR)] = predecessor
+        tokens[(tier, SUCCESSOR)] = successor
+    return tokens
+
+
+def _gpu_hours(
+    rng: Rng, available: int, tokens: dict[tuple[str, str], int], phase: str, run_hours: int
+) -> dict[str, int]:
+    """The fleet's GPU-hours by workload: serving per deployment, training per model.
+
+    ``phase`` is the flagship's generation: "before" Kestrel's run (Orion trains),
+    "run" (Kestrel pre-trains on most of the flagship's hours and the run cluster's
+    ``run_hours``), "after" its launch (Kestrel's post-training). Zero hours are left out.
+    """
     bp = {
         "Serving": 3200 + rng.randint(-120, 120),
         "Training": 3200 + rng.randint(-150, 150),
@@ -209,12 +252,15 @@ def _gpu_hours(rng: Rng, available: int, tokens: dict[tuple[str, str], int]) -> 
     ):
         gpuh[f"Serving:{deployment}"] = hours
     orion_bp = 6800 + rng.randint(-500, 500)
-    orion, wren = split_int(by_workload["Training"], [orion_bp, 10000 - orion_bp])
-    gpuh["Training:Orion"] = orion
+    flagship, wren = split_int(by_workload["Training"], [orion_bp, 10000 - orion_bp])
+    successor_bp = {"before": 0, "run": KESTREL_RUN_FLAGSHIP_BP, "after": 10000}[phase]
+    kestrel, orion = split_int(flagship, [successor_bp, 10000 - successor_bp])
+    gpuh[f"Training:{PREDECESSOR}"] = orion
     gpuh["Training:Wren"] = wren
+    gpuh[f"Training:{SUCCESSOR}"] = kestrel + run_hours
     for workload in ("Rollouts", "Evals", "Idle"):
         gpuh[workload] = by_workload[workload]
-    return gpuh
+    return {key: hours for key, hours in gpuh.items() if hours}
 
 
 def _headcount(f_hc: Decimal, scale: int) -> dict[str, int]:
