@@ -55,7 +55,7 @@ import datetime
 import os
 import re
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -84,6 +84,28 @@ DEFAULT_ASSET_ROOT = "Assets:Intangible:Training"
 #: and inference used for training where the books attribute it per model (rollouts, evals).
 TRAINING_LINES = ("Training", "Rollouts", "Evals")
 DEFAULT_EXPENSE_ROOT = "Expenses:RnD:Amortisation:Training"
+
+
+def model_of_training_account(account: str, names: Collection[str], expenses: str = "Expenses") -> str | None:
+    """The model whose training cost ``account`` holds (``<expenses>:RnD:<Line>:<Sub>:<Model>`` with
+    ``<Line>`` one of :data:`TRAINING_LINES`), else None: the one definition this plugin capitalises
+    by and ``lab-report --compare`` charges the after-training margin with.
+
+    >>> model_of_training_account("Expenses:RnD:Training:Compute:Kestrel", {"Kestrel"})
+    'Kestrel'
+    >>> model_of_training_account("Expenses:RnD:Training:Compute", {"Kestrel"}) is None
+    True
+    """
+    parts = account.split(":")
+    if (
+        len(parts) == 5
+        and parts[0] == expenses
+        and parts[1] == "RnD"
+        and parts[2] in TRAINING_LINES
+        and parts[4] in names
+    ):
+        return parts[4]
+    return None
 
 
 class AmortiseError(NamedTuple):
@@ -160,7 +182,6 @@ def _scan(
 ) -> _Scan:
     expenses = str(options_map.get("name_expenses") or "Expenses")
     equity = str(options_map.get("name_equity") or "Equity")
-    training = tuple(f"{expenses}:RnD:{line}:" for line in TRAINING_LINES)
     metering = f"{equity}:Stats:Tokens:"
     costs: dict[str, dict[datetime.date, dict[str, Decimal]]] = defaultdict(lambda: defaultdict(dict))
     tokens: dict[str, dict[datetime.date, Decimal]] = defaultdict(dict)
@@ -178,7 +199,7 @@ def _scan(
             model = posting.account.rpartition(":")[2]
             if model not in names or posting.units is None or posting.units.number is None:
                 continue
-            if posting.account.startswith(training) and posting.account.count(":") == 4:
+            if model_of_training_account(posting.account, names, expenses) is not None:
                 if (
                     posting.units.currency != currency
                     or posting.cost is not None

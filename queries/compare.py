@@ -27,7 +27,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from ailab_books.queries.economics import TOTAL, Window, per_mtok, summary
+from ailab_books.plugins.amortise import DEFAULT_EXPENSE_ROOT, model_of_training_account
+from ailab_books.plugins.models import parse_models
+from ailab_books.queries.economics import TOTAL, Month, Window, per_mtok, summary
+from ailab_books.queries.monthly import monthly_summary
 from ailab_books.queries.runner import Ledger
 
 #: The folder of views, next to the books' main file.
@@ -44,8 +47,10 @@ COMPARE_COLUMNS = [
     "price_per_mtok",
     "cost_of_serving_per_mtok",
     "gross_margin_per_mtok",
+    "after_training_margin_per_mtok",
     "net_margin_per_mtok",
     "gross_per_mtok_vs_accountant",
+    "after_training_per_mtok_vs_accountant",
     "net_per_mtok_vs_accountant",
 ]
 
@@ -108,6 +113,45 @@ def _difference(value: object, base: object) -> Decimal | None:
     return None
 
 
+def model_training_charged(ledger: Ledger, window: Window) -> dict[str, Decimal]:
+    """Per month (and ``Total``), the training cost of the models that the period's P&L carries: the
+    models' training accounts as they stand (all of it in the accountant's view; nothing in the
+    model-as-company view, which capitalises it) plus the amortisation of capitalised training.
+
+    Which accounts hold a model's training cost is :func:`model_of_training_account`, the rule the
+    ``amortise`` plugin capitalises by, so the after-training margin means the same in every view;
+    an account a view counts as cost of serving (class ``inference``) is left out here, as the gross
+    margin has already subtracted it.
+    """
+    records, _ = parse_models(ledger.entries, ledger.options)  # a bad record is the books' error
+    names = {record.name for record in records}
+    amortisation = DEFAULT_EXPENSE_ROOT + ":"
+    charged: dict[str, Decimal] = {}
+    total = Decimal(0)
+    for group in monthly_summary(ledger).groups:
+        if not (
+            model_of_training_account(group.account, names) is not None
+            or group.account.startswith(amortisation)
+        ):
+            continue
+        if group.cost_class == "inference":
+            continue  # a view counts it in the cost of serving (rollouts-are-inference): already subtracted
+        month = Month(group.year, group.month)
+        if month not in window:
+            continue
+        charged[str(month)] = charged.get(str(month), Decimal(0)) + group.money
+        total += group.money
+    charged[TOTAL] = total
+    return charged
+
+
+def _after_training(row: Mapping[str, object], charged: Decimal) -> Decimal | None:
+    revenue, cogs, tokens = row["revenue"], row["inference_cogs"], row["million_tokens"]
+    if not (isinstance(revenue, Decimal) and isinstance(cogs, Decimal) and isinstance(tokens, Decimal)):
+        return None
+    return per_mtok(revenue - cogs - charged, tokens)
+
+
 def compare(
     ledgers: Mapping[str, Ledger], window: Window | None = None, *, total_only: bool = False
 ) -> pd.DataFrame:
@@ -123,6 +167,13 @@ def compare(
     summaries = {
         name: {str(row["month"]): row for row in summary(ledger, window).to_dict("records")}
         for name, ledger in ledgers.items()
+    }
+    training = {name: model_training_charged(ledger, window) for name, ledger in ledgers.items()}
+    after = {
+        name: {
+            month: _after_training(row, training[name].get(month, Decimal(0))) for month, row in rows.items()
+        }
+        for name, rows in summaries.items()
     }
     months: list[str] = []
     for rows in summaries.values():
@@ -146,9 +197,13 @@ def compare(
                     "price_per_mtok": per_mtok(row["revenue"], tokens),
                     "cost_of_serving_per_mtok": per_mtok(row["inference_cogs"], tokens),
                     "gross_margin_per_mtok": row["gross_margin_per_mtok"],
+                    "after_training_margin_per_mtok": after[name][month],
                     "net_margin_per_mtok": row["net_margin_per_mtok"],
                     "gross_per_mtok_vs_accountant": _difference(
                         row["gross_margin_per_mtok"], base.get("gross_margin_per_mtok")
+                    ),
+                    "after_training_per_mtok_vs_accountant": _difference(
+                        after[name][month], after[BASE_VIEW].get(month)
                     ),
                     "net_per_mtok_vs_accountant": _difference(
                         row["net_margin_per_mtok"], base.get("net_margin_per_mtok")

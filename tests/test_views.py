@@ -25,9 +25,10 @@ from beancount import loader
 from fava.application import create_app
 
 from ailab_books.benchmarks import generate
+from ailab_books.queries.compare import compare
 from ailab_books.queries.economics import Month, summary
 from ailab_books.queries.report import main as report_main
-from ailab_books.queries.runner import Ledger, load_ledger
+from ailab_books.queries.runner import Ledger, load_ledger, run_saved
 
 ROOT = Path(__file__).resolve().parent.parent
 LEDGER = ROOT / "ledger"
@@ -181,6 +182,26 @@ def test_compare_equals_each_view_run_alone(capsys: pytest.CaptureFixture[str]) 
             for column in ("gross_margin_per_mtok", "net_margin_per_mtok"):
                 difference = Decimal(own[column]) - Decimal(base[month][column])
                 assert Decimal(row[column.replace("_margin", "") + "_vs_accountant"]) == difference
+
+
+@pytest.mark.parametrize(
+    ("view", "charged"), [("accountant", "training_cost"), ("model-as-company", "amortised_training")]
+)
+def test_after_training_margin_equals_the_model_lifetime_query(view: str, charged: str) -> None:
+    """--compare's after-training margin, against an independent computation: beanquery's
+    model-lifetime (training attributed to models; what the model-as-company view amortised)."""
+    frame = compare({"accountant": loaded("accountant"), view: loaded(view)})
+    compared = {row["month"]: row for row in frame.to_dict("records") if row["view"] == view}
+    training: dict[str, Decimal] = defaultdict(Decimal)
+    for row in run_saved(loaded(view), "model-lifetime").to_dict("records"):
+        training[f"{row['year']:04d}-{row['month']:02d}"] += Decimal(row[charged])
+    training["Total"] = sum(training.values(), Decimal(0))
+    assert training["Total"] > 0  # the view has training to charge
+    own = monthly(view)
+    for month, row in compared.items():
+        figures = own[month]
+        margin = figures["revenue"] - figures["inference_cogs"] - training.get(month, Decimal(0))
+        assert row["after_training_margin_per_mtok"] == round(margin / figures["million_tokens"], 6), month
 
 
 def test_view_runs_any_report_on_the_views_file(capsys: pytest.CaptureFixture[str]) -> None:
