@@ -30,6 +30,7 @@ import pandas as pd
 from ailab_books.plugins.amortise import DEFAULT_EXPENSE_ROOT, model_of_training_account
 from ailab_books.plugins.models import parse_models
 from ailab_books.queries.economics import TOTAL, Month, Window, per_mtok, summary
+from ailab_books.queries.lifetime import BadModelRecords
 from ailab_books.queries.monthly import monthly_summary
 from ailab_books.queries.runner import Ledger
 
@@ -123,7 +124,13 @@ def model_training_charged(ledger: Ledger, window: Window) -> dict[str, Decimal]
     an account a view counts as cost of serving (class ``inference``) is left out here, as the gross
     margin has already subtracted it.
     """
-    records, _ = parse_models(ledger.entries, ledger.options)  # a bad record is the books' error
+    records, errors = parse_models(ledger.entries, ledger.options)
+    if errors:  # a dropped record would leave its model's training out of the figure
+        raise BadModelRecords(
+            f"{ledger.filename}: the model records have errors, so the after-training margin cannot be "
+            "computed:\n"
+            + "\n".join(f"{e.source.get('filename')}:{e.source.get('lineno')}: {e.message}" for e in errors)
+        )
     names = {record.name for record in records}
     amortisation = DEFAULT_EXPENSE_ROOT + ":"
     charged: dict[str, Decimal] = {}

@@ -82,7 +82,7 @@ def test_loads_without_errors(loaded: Loaded) -> None:
     assert [error.message for error in errors] == []
 
 
-def test_main_runs_depreciate_then_allocate_then_classify() -> None:
+def test_main_runs_depreciate_then_allocate_then_classify_and_checks_the_models() -> None:
     plugins = [
         line.split('"')[1]
         for line in MAIN.read_text(encoding="utf-8").splitlines()
@@ -92,6 +92,7 @@ def test_main_runs_depreciate_then_allocate_then_classify() -> None:
         "ailab_books.plugins.depreciate",
         "ailab_books.plugins.allocate",
         "ailab_books.plugins.classify",
+        "ailab_books.plugins.models",
     ]
 
 

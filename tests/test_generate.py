@@ -110,7 +110,7 @@ def test_main_has_the_examples_plugins_and_operating_currency() -> None:
         ]
 
     example = lines((LEDGER / "main.beancount").read_text(encoding="utf-8"))
-    assert len(example) == 4  # depreciate, allocate, classify and the operating currency
+    assert len(example) == 5  # depreciate, allocate, classify, models and the operating currency
     assert (
         lines(generate.generate(scale=3, daily=True, start="2026-01", end="2026-01")["main.beancount"])
         == example

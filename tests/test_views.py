@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
+import shutil
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -23,6 +24,7 @@ from pathlib import Path
 import pytest
 from beancount import loader
 from fava.application import create_app
+from helpers import line_of
 
 from ailab_books.benchmarks import generate
 from ailab_books.queries.compare import compare
@@ -305,3 +307,28 @@ def test_dashboard_flags_depreciation_run_after_allocation(tmp_path: Path) -> No
     rows = books_check(example_with(tmp_path, "depreciate late"))
     assert {row["account"] for row in rows} == {"Expenses:Shared:GPUCluster"}
     assert len(rows) == 22 and all(row["cost_class"] == "shared" and row["change"] > 0 for row in rows)
+
+
+def test_a_bad_model_record_unchecked_by_the_books_stops_the_after_training_margin(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Books that dropped the models plugin line load cleanly even with a malformed record; the
+    after-training margin would then leave that model's training out. --compare refuses instead."""
+    books = tmp_path / "ledger"
+    shutil.copytree(LEDGER, books)
+    for main in [books / "main.beancount", *(books / "views").glob("*.beancount")]:
+        main.write_text(main.read_text().replace('plugin "ailab_books.plugins.models"\n', ""))
+    models = books / "models.beancount"
+    models.write_text(
+        models.read_text().replace("  serving-life-months: 18\n", '  serving-life-months: "18"\n')
+    )
+    facts = books / "books.beancount"  # the saved queries and the dashboard are outside the copy
+    facts.write_text(facts.read_text().replace('include "../', 'include "' + str(ROOT) + "/"))
+    assert report_main([str(books / "main.beancount"), "--compare", "accountant,gpu-life-4y", "--total"]) == 1
+    err = capsys.readouterr().err
+    kestrel = line_of(models, '"model" "Kestrel"')
+    assert err == (
+        f"lab-report: {books / 'views' / 'accountant.beancount'}: the model records have errors, so the "
+        f"after-training margin cannot be computed:\n{models}:{kestrel}: Model record 'Kestrel': "
+        "serving-life-months must be a whole number of months above zero; got '18' (str)\n"
+    )

@@ -17,6 +17,9 @@ DEPRECIATE = "ailab_books.plugins.depreciate"
 ALLOCATE = "ailab_books.plugins.allocate"
 AMORTISE = "ailab_books.plugins.amortise"
 CLASSIFY = "ailab_books.plugins.classify"
+#: Checks the ``custom "model"`` records (a check only: it changes no entry). Every view runs it,
+#: so a malformed record is an error wherever the books are opened, not only where amortise runs.
+MODELS = "ailab_books.plugins.models"
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ class View:
 ACCOUNTANT = View(
     "accountant",
     ("The books as they are: the accountant's policy (the same plugins as main.beancount).",),
-    (Plugin(DEPRECIATE), Plugin(ALLOCATE), Plugin(CLASSIFY)),
+    (Plugin(DEPRECIATE), Plugin(ALLOCATE), Plugin(CLASSIFY), Plugin(MODELS)),
 )
 
 #: The R&D lines of inference used for training (RL rollouts, evals), by the example's accounts.
@@ -83,6 +86,7 @@ def views_for(accounts: Iterable[str]) -> tuple[View, ...]:
                 Plugin(DEPRECIATE),
                 Plugin(ALLOCATE),
                 Plugin(CLASSIFY, " ".join(f"{root}=inference" for root in rollouts)),
+                Plugin(MODELS),
             ),
         ),
         View(
@@ -95,6 +99,7 @@ def views_for(accounts: Iterable[str]) -> tuple[View, ...]:
                 Plugin(DEPRECIATE),
                 Plugin(ALLOCATE),
                 Plugin(CLASSIFY, " ".join(f"{line}=sga" for line in free)),
+                Plugin(MODELS),
             ),
         ),
         View(
@@ -110,6 +115,7 @@ def views_for(accounts: Iterable[str]) -> tuple[View, ...]:
                 Plugin(ALLOCATE),
                 Plugin(AMORTISE, "method=straight-line"),
                 Plugin(CLASSIFY),
+                Plugin(MODELS),
             ),
         ),
         _gpu_life("gpu-life-4y", 48, "as some neoclouds and skeptics argue: GPUs wear out and date faster"),
@@ -125,7 +131,7 @@ def _gpu_life(name: str, months: int, why: str) -> View:
             "instead of the books' 60: a change in accounting estimate, applied prospectively",
             "(the remaining book value over the remaining life; the opening balances stay facts).",
         ),
-        (Plugin(DEPRECIATE, f"life-months={months}"), Plugin(ALLOCATE), Plugin(CLASSIFY)),
+        (Plugin(DEPRECIATE, f"life-months={months}"), Plugin(ALLOCATE), Plugin(CLASSIFY), Plugin(MODELS)),
     )
 
 
