@@ -21,7 +21,7 @@ example books (every column and view: docs/views.md)::
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 
@@ -152,7 +152,7 @@ def model_training_charged(ledger: Ledger, window: Window) -> dict[str, Decimal]
     return charged
 
 
-def _after_training(row: Mapping[str, object], charged: Decimal) -> Decimal | None:
+def _after_training(row: Mapping[Hashable, object], charged: Decimal) -> Decimal | None:
     revenue, cogs, tokens = row["revenue"], row["inference_cogs"], row["million_tokens"]
     if not (isinstance(revenue, Decimal) and isinstance(cogs, Decimal) and isinstance(tokens, Decimal)):
         return None

@@ -6,6 +6,7 @@ test file keeps only its own ledgers and assertions.
 
 from __future__ import annotations
 
+import shutil
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -63,3 +64,13 @@ def books_plus(tmp_path: Path, *extra: Path, main: Path | None = None) -> Path:
     together = tmp_path / "together.beancount"
     together.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return together
+
+
+def copy_books(source: Path, target: Path) -> Path:
+    """Copy a folder of books, leaving out beancount's load cache (``.<main>.picklecache``).
+
+    The cache records the original files' paths and times, so a copied cache is still "valid" in the
+    copy and the loader would return the ORIGINAL books: a test editing its copy would check nothing.
+    """
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns(".*.picklecache", "*.picklecache"))
+    return target

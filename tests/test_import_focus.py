@@ -27,7 +27,7 @@ from focus_helpers import (
     write_config,
     write_csv,
 )
-from helpers import line_of
+from helpers import copy_books, line_of
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -114,7 +114,7 @@ def test_books_with_the_golden_outputs_pass_bean_check(tmp_path: Path) -> None:
 
 def test_a_eur_bill_without_a_price_is_an_error_at_the_bill(tmp_path: Path) -> None:
     books = tmp_path / "ledger"
-    shutil.copytree(BOOKS.parent, books)
+    copy_books(BOOKS.parent, books)
     accounts = books / "accounts.beancount"
     accounts.write_text(accounts.read_text(encoding="utf-8").replace("2026-10-30 price EUR", "; no"), "utf-8")
     main = books / "main.beancount"

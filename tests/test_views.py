@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import json
-import shutil
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -24,7 +23,7 @@ from pathlib import Path
 import pytest
 from beancount import loader
 from fava.application import create_app
-from helpers import line_of
+from helpers import copy_books, line_of
 
 from ailab_books.benchmarks import generate
 from ailab_books.queries.compare import compare
@@ -315,7 +314,7 @@ def test_a_bad_model_record_unchecked_by_the_books_stops_the_after_training_marg
     """Books that dropped the models plugin line load cleanly even with a malformed record; the
     after-training margin would then leave that model's training out. --compare refuses instead."""
     books = tmp_path / "ledger"
-    shutil.copytree(LEDGER, books)
+    copy_books(LEDGER, books)
     for main in [books / "main.beancount", *(books / "views").glob("*.beancount")]:
         main.write_text(main.read_text().replace('plugin "ailab_books.plugins.models"\n', ""))
     models = books / "models.beancount"
