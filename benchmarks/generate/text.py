@@ -92,7 +92,7 @@ def main_text(title: str) -> str:
         "; ailab_books.plugins.depreciate writes each month's depreciation of the GPU servers",
         "; (capex.beancount) into a shared pool; ailab_books.plugins.allocate splits the shared pools",
         "; (allocation.beancount); ailab_books.plugins.classify gives every cost its class. In this order.",
-        "; ailab_books.plugins.models checks the custom \"model\" records (models.beancount).",
+        '; ailab_books.plugins.models checks the custom "model" records (models.beancount).',
         *(plugin.line() for plugin in ACCOUNTANT.plugins),
         "",
         'include "books.beancount"',
