@@ -25,7 +25,6 @@ from beancount import loader
 from fava.application import create_app
 from helpers import copy_books, line_of
 
-from ailab_books.benchmarks import generate
 from ailab_books.queries.compare import compare
 from ailab_books.queries.economics import Month, summary
 from ailab_books.queries.report import main as report_main
@@ -36,17 +35,6 @@ LEDGER = ROOT / "ledger"
 VIEWS = sorted(path.stem for path in (LEDGER / "views").glob("*.beancount"))
 #: The order of ``--compare all``: the accountant's first, then by name.
 VIEWS_IN_ORDER = ["accountant", *(view for view in VIEWS if view != "accountant")]
-
-
-def test_ledger_is_the_generators_output_byte_for_byte() -> None:
-    files = generate.generate()
-    on_disk = {
-        str(path.relative_to(LEDGER)): path.read_text(encoding="utf-8")
-        for path in LEDGER.rglob("*.beancount")
-    }
-    assert sorted(files) == sorted(on_disk)
-    for name, text in files.items():
-        assert on_disk[name] == text, name
 
 
 def test_main_and_views_hold_only_options_plugins_and_the_books() -> None:
