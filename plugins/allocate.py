@@ -106,7 +106,7 @@ from .drivers import (
 from .pool_month import PoolMonth, Problem, Valuer, quantum, split_value
 from .residuals import DEFAULT_POOL_ROOT_LEAF, PoolRootBalances
 from .rules import AllocationRule, BrokenRule, Rule, parse_rules, rule_in_effect, rule_order
-from .source import SourceLines
+from .source import SourceLines, relative_location
 
 __plugins__ = ("allocate",)
 
@@ -297,15 +297,6 @@ def _share(qty: Decimal, total: Decimal) -> str:
     return format((qty / total).quantize(Decimal("0.000001")).normalize(), "f")
 
 
-def _relative_location(meta: data.Meta, main_dir: str | None) -> str:
-    """The rule's "file:line", relative to the main file's directory when it is a real path,
-    so that two checkouts of the same books generate identical entries."""
-    filename = str(meta.get("filename", "<unknown>"))
-    if main_dir and not filename.startswith("<"):
-        filename = os.path.relpath(os.path.abspath(filename), main_dir)
-    return f"{filename}:{meta.get('lineno', 0)}"
-
-
 @dataclass
 class _Emitter:
     """Builds the generated entries, numbered in processing order."""
@@ -320,7 +311,7 @@ class _Emitter:
     def relative_location(self, rule: AllocationRule) -> str:
         relative = self._relative.get(rule.location)
         if relative is None:
-            relative = self._relative[rule.location] = _relative_location(rule.meta, self.main_dir)
+            relative = self._relative[rule.location] = relative_location(rule.meta, self.main_dir)
         return relative
 
     def _location(self) -> dict[str, Any]:

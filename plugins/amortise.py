@@ -68,7 +68,7 @@ from .models import PLUGIN as MODELS_PLUGIN
 from .models import ModelRecord, parse_models
 from .pipeline import ALLOCATE, CLASSIFY, loaded_plugins
 from .schedule import METHODS, Row, month_index, schedule
-from .source import SourceLines
+from .source import SourceLines, relative_location
 from .valuation import operating_currency
 
 __plugins__ = ("amortise",)
@@ -134,13 +134,6 @@ def parse_config(config: str | None) -> tuple[AmortiseConfig, list[str]]:
         else:
             problems.append(f"unknown setting {word!r}; the plugin takes method=straight-line|units")
     return AmortiseConfig(method), problems
-
-
-def _relative(meta: data.Meta, main_dir: str | None) -> str:
-    filename = str(meta.get("filename", "<unknown>"))
-    if main_dir and not filename.startswith("<"):
-        filename = os.path.relpath(os.path.abspath(filename), main_dir)
-    return f"{filename}:{meta.get('lineno', 0)}"
 
 
 def _order_problems(plugins: list[str]) -> list[str]:
@@ -236,7 +229,7 @@ class _Emitter:
         return {
             "filename": GENERATED_FILENAME,
             "lineno": GENERATED_LINENO_BASE + self.sequence,
-            "model-record": _relative(record.meta, self.main_dir),
+            "model-record": relative_location(record.meta, self.main_dir),
             "model": record.name,
             "period": f"{month:%Y-%m}",
             "method": self.method,

@@ -87,7 +87,7 @@ from typing import Any, NamedTuple
 from beancount.core import data
 from beancount.core.amount import Amount
 
-from .source import SourceLines
+from .source import SourceLines, relative_location
 
 __plugins__ = ("depreciate",)
 
@@ -275,15 +275,6 @@ def _depreciable_accounts(
     return accounts, errors
 
 
-def _relative_location(meta: data.Meta, main_dir: str | None) -> str:
-    """The purchase's "file:line", relative to the main file's directory when it is a real path,
-    so that two checkouts of the same books generate identical entries."""
-    filename = str(meta.get("filename", "<unknown>"))
-    if main_dir and not filename.startswith("<"):
-        filename = os.path.relpath(os.path.abspath(filename), main_dir)
-    return f"{filename}:{meta.get('lineno', 0)}"
-
-
 @dataclass
 class _Reader:
     """Reads the purchases of the depreciable accounts, collecting errors."""
@@ -360,7 +351,7 @@ class _Reader:
             first,
             start,
             accumulated,
-            _relative_location(entry.meta, self.main_dir),
+            relative_location(entry.meta, self.main_dir),
         )
 
 

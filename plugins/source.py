@@ -8,6 +8,7 @@ activity somewhere else, so the rule's metadata lines are re-read from the file
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 
@@ -70,3 +71,13 @@ def repeated_keys(keys: list[tuple[str, int]]) -> dict[str, list[int]]:
     for key, number in keys:
         lines.setdefault(key.lower(), []).append(number)
     return {key: numbers for key, numbers in lines.items() if len(numbers) > 1}
+
+
+def relative_location(meta: data.Meta, main_dir: str | None) -> str:
+    """A directive's "file:line", relative to the main file's folder when it is a real path, so
+    that two checkouts of the same books generate identical entries (the ``rule:``,
+    ``asset-purchase`` and ``model-record`` metadata of generated entries)."""
+    filename = str(meta.get("filename", "<unknown>"))
+    if main_dir and not filename.startswith("<"):
+        filename = os.path.relpath(os.path.abspath(filename), main_dir)
+    return f"{filename}:{meta.get('lineno', 0)}"
