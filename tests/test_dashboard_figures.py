@@ -28,7 +28,7 @@ from fava.application import create_app
 from flask import Flask
 from flask.testing import FlaskClient
 
-from ailab_books.dashboard.figures import FiguresCache, Filters, books_ledger, respond
+from ailab_books.dashboard.figures import SAVED_QUERIES, FiguresCache, Filters, books_ledger, respond
 from ailab_books.queries.economics import TOTAL, Month, Window, by_segment, per_mtok, summary
 from ailab_books.queries.headline import DASH, months_covering, policy_changes, shift
 from ailab_books.queries.runner import Ledger, load_ledger
@@ -382,7 +382,8 @@ def test_new_endpoints_are_read_only_and_evaluate_nothing(client: FlaskClient, s
 
 def test_lab_fava_prewarms_the_unfiltered_figures(monkeypatch: pytest.MonkeyPatch) -> None:
     """With PREWARM (lab-fava sets it), the first view's HTML gets the headline without
-    any request having asked for the figures; without it, it does not."""
+    any request having asked for the figures, and the page's saved queries are computed
+    in the background with the rows Fava's /api/query gives."""
     import time
 
     from ailab_books.dashboard import extension
@@ -400,3 +401,20 @@ def test_lab_fava_prewarms_the_unfiltered_figures(monkeypatch: pytest.MonkeyPatc
                 break
             time.sleep(0.5)
         assert 'data-server-figure="net_margin"' in html
+        # Then the page's saved queries, computed without a request on the entries Fava's
+        # /api/query reads with no filter: the prewarmed rows must be Fava's rows.
+        ledger = fava_app.config["LEDGERS"][slug]
+        cache = ledger.extensions.get_extension("FavaDashboards")._figures
+        while time.monotonic() < deadline and len(cache._saved) < len(SAVED_QUERIES):
+            time.sleep(0.5)
+        assert sorted(name for _filters, name in cache._saved) == sorted(SAVED_QUERIES)
+        for (filters, name), prewarmed_rows in list(cache._saved.items()):
+            assert filters == Filters()
+            fava = _get(prewarmed, f"/{slug}/api/query?query_string={quote('.run ' + name)}").get_json()
+            columns = [t["name"] for t in fava["data"]["types"]]
+            assert prewarmed_rows["columns"] == columns
+            assert [[_cell(row[c]) for c in columns] for row in prewarmed_rows["rows"]] == [
+                [_cell(v) for v in r] for r in fava["data"]["rows"]
+            ]
+            ours = _get(prewarmed, f"/{slug}/{EXT}/v2_saved_query?name={name}").get_json()
+            assert ours is not None and ours == prewarmed_rows
