@@ -94,17 +94,22 @@ class FavaDashboards(fava_dashboards.FavaDashboards):  # type: ignore[misc]  # u
         try:
             self._figures.answer(self._load, Filters(), lambda text: (None, None))
             unfiltered = FilteredLedger(self.ledger)
+
+            def entries() -> Any:  # Fava types beancount's entries with its own protocols
+                return unfiltered.entries_with_all_prices  # a cached property: sorted once
+
             for name in SAVED_QUERIES:
-                self._figures.saved_query(
-                    self._load, Filters(), name, lambda: unfiltered.entries_with_all_prices
-                )
+                self._figures.saved_query(self._load, Filters(), name, entries)
         except Exception:  # a failure shows when the page asks; the load must not be affected
             logging.getLogger(__name__).exception("computing the dashboard's figures after the load")
 
     def server_headline(self) -> Markup:
         """The headline for the request's filters, rendered on the server (``prerender``) when
-        it is already computed (by an earlier view); else nothing: the HTML never waits."""
-        answer = self._figures.peek(self._load, Filters.from_args(request.args))
+        it is computed (by an earlier view or the prewarm) or costs no pass over the postings
+        (``FiguresCache.peek``); else nothing: the HTML never waits for a computation."""
+        fye = self.ledger.fava_options.fiscal_year_end
+        filters = Filters.from_args(request.args)
+        answer = self._figures.peek(self._load, filters, lambda text: parse_date(text, fye))
         if answer is None:
             return Markup("")
         return Markup(headline_html(answer))  # every value in it is escaped

@@ -37,6 +37,7 @@ from typing import Any
 
 from beancount.core import data
 
+from ailab_books.queries import monthly
 from ailab_books.queries.economics import Month, NothingToReport, Window
 from ailab_books.queries.headline import (
     DASH,
@@ -227,27 +228,46 @@ class FiguresCache:
     ) -> JSON:
         self._ensure(load)
         with self._lock:
-            assert self._ledger is not None
-            cached = self._answers.get(filters)
-            if cached is not None:
-                self._answers.move_to_end(filters)
-                return cached
-            result = respond(self._ledger, filters, parse_date, self._window_figures)
-            self._answers[filters] = result
-            while len(self._answers) > self._size:
-                self._answers.popitem(last=False)
-            return result
+            return self._answer_locked(filters, parse_date)
 
-    def peek(self, load: Loader, filters: Filters) -> JSON | None:
-        """The cached answer for ``filters`` on the current load, or None: never computes
-        and never waits for the lock (the page's HTML must not wait for a computation).
-        Reading two attributes and a dict entry is atomic under the GIL; an answer of a
-        replaced load is never returned because its key is checked against ``load()``."""
+    def _answer_locked(self, filters: Filters, parse_date: DateParser) -> JSON:
+        assert self._ledger is not None
+        cached = self._answers.get(filters)
+        if cached is not None:
+            self._answers.move_to_end(filters)
+            return cached
+        result = respond(self._ledger, filters, parse_date, self._window_figures)
+        self._answers[filters] = result
+        while len(self._answers) > self._size:
+            self._answers.popitem(last=False)
+        return result
+
+    def peek(self, load: Loader, filters: Filters, parse_date: DateParser | None = None) -> JSON | None:
+        """The answer for ``filters`` on the current load if it is cached, or (with
+        ``parse_date``) if it costs no pass over the postings: the load's monthly summary
+        is built (a new window then reads it in milliseconds, 0.04 s at 1M postings) and
+        nothing else holds the cache. Otherwise None: the page's HTML never waits for the
+        pass or for another request. Reading two attributes and a dict entry is atomic
+        under the GIL; an answer of a replaced load is never returned because its key is
+        checked against ``load()``."""
         _filename, entries, _options, mtime = load()
-        answers = self._answers
-        if self._load != (id(entries), mtime):
+        key = (id(entries), mtime)
+        answers, ledger = self._answers, self._ledger
+        if self._load != key:
             return None
-        return answers.get(filters)
+        found = answers.get(filters)
+        if found is not None or parse_date is None or ledger is None:
+            return found
+        if not isinstance(ledger.cache.get(monthly.CACHE_KEY), monthly.MonthlySummary):
+            return None
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            if self._load != key or self._ledger is not ledger:
+                return None
+            return self._answer_locked(filters, parse_date)
+        finally:
+            self._lock.release()
 
     def saved_query(
         self,

@@ -250,12 +250,39 @@ def test_filters_are_text_never_evaluated(books: Ledger) -> None:
     assert all(str(__import__("os").getpid()) not in notice for notice in answer["notices"])
 
 
-def test_html_never_waits_for_a_first_computation(client: FlaskClient, slug: str) -> None:
-    html = _get(client, f"/{slug}/{EXT}/?time=2025-Q2").get_data(as_text=True)
-    assert '<div id="favaDashboardsApp"></div>' in html
-    _figures(client, slug, "time=2025-Q2")
-    html = _get(client, f"/{slug}/{EXT}/?time=2025-Q2").get_data(as_text=True)
-    assert 'data-server-headline="1"' in html
+def test_html_never_waits_for_a_first_computation() -> None:
+    """Before the load's pass over the postings, the HTML has no headline (it never waits
+    for the pass); after it, a window never asked for is rendered with the HTML."""
+    fresh = create_app([LEDGER], load=True)
+    fresh.testing = True
+    with fresh.test_client() as client:
+        slug = str(client.get("/").headers["Location"]).strip("/").split("/")[0]
+        html = _get(client, f"/{slug}/{EXT}/?time=2025-Q2").get_data(as_text=True)
+        assert '<div id="favaDashboardsApp"></div>' in html
+        _figures(client, slug, "time=2026")  # the pass, for another window
+        html = _get(client, f"/{slug}/{EXT}/?time=2025-Q2").get_data(as_text=True)
+        assert 'data-server-headline="1"' in html
+        assert html.count("data-server-figure=") > 0 and "2025-04" in html.split('id="favaDashboardsApp"')[1]
+
+
+def test_peek_never_waits_for_the_lock(books: Ledger) -> None:
+    """While another request holds the cache (computing), peek answers None at once, even
+    when the summary is built; once free, it computes the new window from the summary."""
+    cache = FiguresCache()
+    loaded: tuple[str, Any, Any, int] = (books.filename, books.entries, books.options, 1)
+
+    def parser(text: str) -> tuple[datetime.date | None, datetime.date | None]:
+        return datetime.date(2025, 4, 1), datetime.date(2025, 7, 1)
+
+    cache.answer(lambda: loaded, Filters(), parser)
+    assert cache.peek(lambda: loaded, Filters(time="2025-Q2")) is None  # no parser: cached only
+    with cache._lock:
+        assert cache.peek(lambda: loaded, Filters(time="2025-Q2"), parser) is None
+    answer = cache.peek(lambda: loaded, Filters(time="2025-Q2"), parser)
+    assert answer is not None and answer["showing"]["label"] == f"2025-04 {DASH} 2025-06"
+    assert answer == cache.answer(lambda: loaded, Filters(time="2025-Q2"), parser)
+    other_load = (books.filename, list(books.entries), books.options, 2)
+    assert cache.peek(lambda: other_load, Filters(time="2025-Q2"), parser) is None
 
 
 def test_cache_per_load_and_window(books: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
