@@ -273,6 +273,8 @@ class FiguresCache:
             return found
         if not isinstance(ledger.cache.get(monthly.CACHE_KEY), monthly.MonthlySummary):
             return None
+        if not all(monthly.answers(ledger, name) for name in monthly.QUERIES):
+            return None  # books that changed a saved query's text: beanquery would run it here
         if not self._lock.acquire(blocking=False):
             return None
         try:

@@ -285,6 +285,26 @@ def test_peek_never_waits_for_the_lock(books: Ledger) -> None:
     assert cache.peek(lambda: other_load, Filters(time="2025-Q2"), parser) is None
 
 
+def test_peek_never_runs_beanquery(books: Ledger) -> None:
+    """Books whose saved query differs from the shipped text are answered by beanquery,
+    which the HTML must not wait for: peek then answers only what is cached."""
+    from ailab_books.queries.runner import SavedQuery
+
+    cache = FiguresCache()
+    loaded: tuple[str, Any, Any, int] = (books.filename, books.entries, books.options, 1)
+
+    def parser(text: str) -> tuple[datetime.date | None, datetime.date | None]:
+        return datetime.date(2025, 4, 1), datetime.date(2025, 7, 1)
+
+    cache.answer(lambda: loaded, Filters(), parser)
+    assert cache._ledger is not None
+    queries = dict(cache._ledger.queries)
+    changed = queries["cost-stack"]
+    queries["cost-stack"] = SavedQuery(**{**vars(changed), "query_string": changed.query_string + " "})
+    object.__setattr__(cache._ledger, "queries", queries)
+    assert cache.peek(lambda: loaded, Filters(time="2025-Q2"), parser) is None
+
+
 def test_cache_per_load_and_window(books: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
     """Filters covering the same months share one computation; a new load (another
     entries list or mtime) computes again."""
