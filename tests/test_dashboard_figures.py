@@ -28,7 +28,7 @@ from fava.application import create_app
 from flask import Flask
 from flask.testing import FlaskClient
 
-from ailab_books.dashboard.figures import FiguresCache, Filters, books_ledger, respond
+from ailab_books.dashboard.figures import SAVED_QUERIES, FiguresCache, Filters, books_ledger, respond
 from ailab_books.queries.economics import TOTAL, Month, Window, by_segment, per_mtok, summary
 from ailab_books.queries.headline import DASH, months_covering, policy_changes, shift
 from ailab_books.queries.runner import Ledger, load_ledger
@@ -250,12 +250,59 @@ def test_filters_are_text_never_evaluated(books: Ledger) -> None:
     assert all(str(__import__("os").getpid()) not in notice for notice in answer["notices"])
 
 
-def test_html_never_waits_for_a_first_computation(client: FlaskClient, slug: str) -> None:
-    html = _get(client, f"/{slug}/{EXT}/?time=2025-Q2").get_data(as_text=True)
-    assert '<div id="favaDashboardsApp"></div>' in html
-    _figures(client, slug, "time=2025-Q2")
-    html = _get(client, f"/{slug}/{EXT}/?time=2025-Q2").get_data(as_text=True)
-    assert 'data-server-headline="1"' in html
+def test_html_never_waits_for_a_first_computation() -> None:
+    """Before the load's pass over the postings, the HTML has no headline (it never waits
+    for the pass); after it, a window never asked for is rendered with the HTML."""
+    fresh = create_app([LEDGER], load=True)
+    fresh.testing = True
+    with fresh.test_client() as client:
+        slug = str(client.get("/").headers["Location"]).strip("/").split("/")[0]
+        html = _get(client, f"/{slug}/{EXT}/?time=2025-Q2").get_data(as_text=True)
+        assert '<div id="favaDashboardsApp"></div>' in html
+        _figures(client, slug, "time=2026")  # the pass, for another window
+        html = _get(client, f"/{slug}/{EXT}/?time=2025-Q2").get_data(as_text=True)
+        assert 'data-server-headline="1"' in html
+        assert html.count("data-server-figure=") > 0 and "2025-04" in html.split('id="favaDashboardsApp"')[1]
+
+
+def test_peek_never_waits_for_the_lock(books: Ledger) -> None:
+    """While another request holds the cache (computing), peek answers None at once, even
+    when the summary is built; once free, it computes the new window from the summary."""
+    cache = FiguresCache()
+    loaded: tuple[str, Any, Any, int] = (books.filename, books.entries, books.options, 1)
+
+    def parser(text: str) -> tuple[datetime.date | None, datetime.date | None]:
+        return datetime.date(2025, 4, 1), datetime.date(2025, 7, 1)
+
+    cache.answer(lambda: loaded, Filters(), parser)
+    assert cache.peek(lambda: loaded, Filters(time="2025-Q2")) is None  # no parser: cached only
+    with cache._lock:
+        assert cache.peek(lambda: loaded, Filters(time="2025-Q2"), parser) is None
+    answer = cache.peek(lambda: loaded, Filters(time="2025-Q2"), parser)
+    assert answer is not None and answer["showing"]["label"] == f"2025-04 {DASH} 2025-06"
+    assert answer == cache.answer(lambda: loaded, Filters(time="2025-Q2"), parser)
+    other_load = (books.filename, list(books.entries), books.options, 2)
+    assert cache.peek(lambda: other_load, Filters(time="2025-Q2"), parser) is None
+
+
+def test_peek_never_runs_beanquery(books: Ledger) -> None:
+    """Books whose saved query differs from the shipped text are answered by beanquery,
+    which the HTML must not wait for: peek then answers only what is cached."""
+    from ailab_books.queries.runner import SavedQuery
+
+    cache = FiguresCache()
+    loaded: tuple[str, Any, Any, int] = (books.filename, books.entries, books.options, 1)
+
+    def parser(text: str) -> tuple[datetime.date | None, datetime.date | None]:
+        return datetime.date(2025, 4, 1), datetime.date(2025, 7, 1)
+
+    cache.answer(lambda: loaded, Filters(), parser)
+    assert cache._ledger is not None
+    queries = dict(cache._ledger.queries)
+    changed = queries["cost-stack"]
+    queries["cost-stack"] = SavedQuery(**{**vars(changed), "query_string": changed.query_string + " "})
+    object.__setattr__(cache._ledger, "queries", queries)
+    assert cache.peek(lambda: loaded, Filters(time="2025-Q2"), parser) is None
 
 
 def test_cache_per_load_and_window(books: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -382,7 +429,8 @@ def test_new_endpoints_are_read_only_and_evaluate_nothing(client: FlaskClient, s
 
 def test_lab_fava_prewarms_the_unfiltered_figures(monkeypatch: pytest.MonkeyPatch) -> None:
     """With PREWARM (lab-fava sets it), the first view's HTML gets the headline without
-    any request having asked for the figures; without it, it does not."""
+    any request having asked for the figures, and the page's saved queries are computed
+    in the background with the rows Fava's /api/query gives."""
     import time
 
     from ailab_books.dashboard import extension
@@ -400,3 +448,20 @@ def test_lab_fava_prewarms_the_unfiltered_figures(monkeypatch: pytest.MonkeyPatc
                 break
             time.sleep(0.5)
         assert 'data-server-figure="net_margin"' in html
+        # Then the page's saved queries, computed without a request on the entries Fava's
+        # /api/query reads with no filter: the prewarmed rows must be Fava's rows.
+        ledger = fava_app.config["LEDGERS"][slug]
+        cache = ledger.extensions.get_extension("FavaDashboards")._figures
+        while time.monotonic() < deadline and len(cache._saved) < len(SAVED_QUERIES):
+            time.sleep(0.5)
+        assert sorted(name for _filters, name in cache._saved) == sorted(SAVED_QUERIES)
+        for (filters, name), prewarmed_rows in list(cache._saved.items()):
+            assert filters == Filters()
+            fava = _get(prewarmed, f"/{slug}/api/query?query_string={quote('.run ' + name)}").get_json()
+            columns = [t["name"] for t in fava["data"]["types"]]
+            assert prewarmed_rows["columns"] == columns
+            assert [[_cell(row[c]) for c in columns] for row in prewarmed_rows["rows"]] == [
+                [_cell(v) for v in r] for r in fava["data"]["rows"]
+            ]
+            ours = _get(prewarmed, f"/{slug}/{EXT}/v2_saved_query?name={name}").get_json()
+            assert ours is not None and ours == prewarmed_rows
