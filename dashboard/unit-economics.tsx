@@ -641,7 +641,7 @@ function dollarsM(v: number, digits = 1): string {
 }
 const dollarsMTip = (v: any) => (typeof v === "number" ? dollarsM(v) : "—");
 
-const LIFETIME_NOTE = "Each model's whole life in the books (follows no filter: the payback month needs every month)";
+const LIFETIME_NOTE = "Each model's whole life in the books (follows no filter: a payback month needs every month)";
 const PNL_COLORS = ["#1f4e8c", "#d9622b", "#1b8a7a", "#7a3fb0", "#b8475f", "#8c6d62"];
 
 const PNL_TITLES = {
@@ -702,7 +702,7 @@ function paybackCurveSpec(pnl: ModelPnl): EChartsSpec {
     title: subtitle(LIFETIME_NOTE),
     tooltip: { trigger: "axis", valueFormatter: dollarsMTip },
     legend: { bottom: 0, itemGap: 10 },
-    grid: { left: 80, right: 30, top: 50, bottom: names.length > 3 ? 90 : 60 },
+    grid: { left: 80, right: 30, top: 75, bottom: names.length > 3 ? 90 : 60 },
     xAxis: { type: "category", data: axis, boundaryGap: false },
     yAxis: { type: "value", name: "$M", nameGap: 8, axisLabel: { formatter: (v: number) => dollarsM(v, 0) } },
     series,
