@@ -17,8 +17,10 @@ from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
+from beancount.loader import load_file
 from fava.application import create_app
 from flask import Flask
 from flask.testing import FlaskClient
@@ -195,3 +197,34 @@ def test_cached_per_load(books: Ledger, monkeypatch: pytest.MonkeyPatch) -> None
     cache.answer(load(2), Filters(), no_time)  # a new load computes afresh
     assert len(calls) == 2 and len(lifetimes) == 2
     assert books_ledger(books.filename, entries, books.options).entries == entries
+
+
+def test_read_only_and_evaluates_nothing(client: FlaskClient, slug: str) -> None:
+    """Only GET; a template in the filter parameters comes back as text, never run."""
+    assert client.post(f"/{slug}/{EXT}/v2_model_pnl").status_code == 404
+    payload = "{{ 7 * 7 }}"
+    body = _get(client, slug, "v2_model_pnl", f"account={quote(payload)}&filter={quote(payload)}")
+    assert all(payload in notice for notice in body["notices"]) and len(body["notices"]) == 2
+    assert not any("49" in notice for notice in body["notices"])
+
+
+def test_bad_model_records_are_said_not_drawn(tmp_path: Path) -> None:
+    """A model record with an error: no life figure and no per-Mtok figure, the error at its line."""
+    books = tmp_path / "books.beancount"
+    books.write_text(
+        'option "operating_currency" "USD"\n'
+        '2025-01-01 custom "model" "Nimbus"\n  launch: 2025-01-01\n'
+        "2025-01-01 open Assets:Cash USD\n"
+        "2025-01-01 open Income:Sales USD\n"
+        '2025-01-15 * "sale"\n  Assets:Cash  10.00 USD\n  Income:Sales\n'
+    )
+    entries, _errors, options = load_file(str(books))
+    ledger = books_ledger(str(books), entries, options)
+    life = model_pnl.lifetime_figures(ledger)
+    assert "error" in life and "books.beancount:2: " in life["error"], life
+    assert "serving-life-months" in life["error"], life
+    answer = model_pnl.ModelPnlCache().answer(
+        lambda: (str(books), entries, options, 1), Filters(), lambda text: (None, None)
+    )
+    assert answer["status"] == "error" and answer["data"] is None
+    assert "books.beancount:2: " in answer["message"] and answer["lifetime"] == life
