@@ -3,7 +3,8 @@ port, Debian's Chromium driven by Playwright).
 
 The page draws with no error, its two charts hold data, the payback curve plots
 ``payback_curve``'s cumulative gross margin and training cost per model, the per-Mtok chart
-plots the endpoint's figures per model, and the life table shows every model of ``life_table``.
+plots the endpoint's figures per model, and the life table shows every model of ``life_table``;
+a time filter moves only the per-Mtok chart, and one with no month of the books leaves it saying so.
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ def test_model_pnl_page_draws_with_data(fava_url: str) -> None:
             whole = _open(page, fava_url + PAGE)
             _screenshot(page, ARTIFACTS / "model-pnl.png")
             quarter = _open(page, fava_url + PAGE + "&time=2026-Q3")
+            outside = _open(page, fava_url + PAGE + "&time=2020")
         finally:
             browser.close()
     assert not errors, f"JavaScript errors: {errors}"
@@ -100,4 +102,7 @@ def test_model_pnl_page_draws_with_data(fava_url: str) -> None:
     # The time filter moves the per-Mtok figures, not the life curve.
     assert quarter[PER_MTOK] != whole[PER_MTOK]
     assert quarter[CURVE] == whole[CURVE]
+    # A time with no month of the books: the per-Mtok chart says so; the life curve stays.
+    assert str(outside[PER_MTOK]["noData"]).startswith("no data for this filter: the books run from")
+    assert outside[CURVE] == whole[CURVE]
     assert Path(ARTIFACTS / "model-pnl.png").exists()
