@@ -67,6 +67,7 @@ class FavaDashboards(fava_dashboards.FavaDashboards):  # type: ignore[misc]  # u
             ("v2_ledger", "GET"): FavaDashboards.api_v2_ledger,
             ("v2_unit_economics", "GET"): FavaDashboards.api_v2_unit_economics,
             ("v2_saved_query", "GET"): FavaDashboards.api_v2_saved_query,
+            ("v2_model_pnl", "GET"): FavaDashboards.api_v2_model_pnl,
         }
         self._figures = FiguresCache()
 
@@ -199,6 +200,16 @@ class FavaDashboards(fava_dashboards.FavaDashboards):  # type: ignore[misc]  # u
         name = str(request.args.get("name", ""))
         filters = Filters.from_args(request.args)
         return jsonify(self._figures.saved_query(self._load, filters, name, filtered))
+
+    def api_v2_model_pnl(self) -> Any:
+        """The Model P&L page's figures (``model_pnl``): each model's life on the whole books, and
+        per-Mtok figures for the time filter's whole months; filters read as text, never evaluated."""
+        from . import model_pnl  # here, not at the top: this method is the page's only tie to the class
+
+        fye = self.ledger.fava_options.fiscal_year_end
+        filters = Filters.from_args(request.args)
+        answer = model_pnl.cache_for(self).answer(self._load, filters, lambda text: parse_date(text, fye))
+        return jsonify(answer)
 
     def _load(self) -> tuple[str, Any, Any, int]:
         """The books Fava has loaded now, and its load's generation (``mtime``)."""

@@ -599,6 +599,169 @@ async function filteredRows(ledger: Ledger, query: string): Promise<Table | stri
 
 const FOLLOWS = "Follows Fava's filters (time to the day, account, tag, payee)";
 
+// ---------------------------------------------------------------------------
+// The "Model P&L" page: each model as a company (docs/dashboard.md, docs/views.md).
+// Its figures come from the books' endpoint `v2_model_pnl` (dashboard/model_pnl.py):
+// lab-report's code (queries/lifetime.py, by_segment --by model) on the whole books.
+// ---------------------------------------------------------------------------
+
+type ModelPnl = {
+  filters: { time: string; account: string; filter: string };
+  status: "ok" | "no-data" | "error";
+  message?: string;
+  showing: { start: string; stop: string; label: string } | null;
+  notices: string[];
+  panel_notices: string[];
+  data: { per_mtok: Row[] } | null;
+  lifetime: { payback_curve: Row[]; life_table: Row[] } | { error: string };
+};
+
+const modelPnlAnswers = new Map<string, Promise<ModelPnl>>();
+
+/** The Model P&L figures for the current filters (one request per filter). */
+function modelPnl(ledger: Ledger): Promise<ModelPnl> {
+  const url = ledger.urlFor("v2_model_pnl");
+  let pending = modelPnlAnswers.get(url);
+  if (pending === undefined) {
+    pending = fetch(url).then(async (resp) => {
+      const body = await resp.json();
+      if (!resp.ok) throw new Error(`v2_model_pnl: ${body.error ?? resp.statusText}`);
+      (window as any).modelPnlData = body;
+      return body as ModelPnl;
+    });
+    modelPnlAnswers.set(url, pending);
+  }
+  return pending;
+}
+
+/** Money in millions of dollars: "$260.7M", "−$139.6M". */
+function dollarsM(v: number, digits = 1): string {
+  const text = `$${(Math.abs(v) / 1e6).toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })}M`;
+  return v < 0 ? `${MINUS}${text}` : text;
+}
+const dollarsMTip = (v: any) => (typeof v === "number" ? dollarsM(v) : "—");
+
+const LIFETIME_NOTE = "Each model's whole life in the books (follows no filter: a payback month needs every month)";
+const PNL_COLORS = ["#1f4e8c", "#d9622b", "#1b8a7a", "#7a3fb0", "#b8475f", "#8c6d62"];
+
+const PNL_TITLES = {
+  intro: "Each model as a company",
+  curve: "Payback: cumulative gross margin against training cost, per model ($M)",
+  perMtok: "Gross, after-training and net margin per million tokens, by model (period)",
+  table: "Each model's life: training cost, revenue, margin, payback (lab-report --lifetime)",
+};
+
+function lifetimeOf(pnl: ModelPnl): { payback_curve: Row[]; life_table: Row[] } | string {
+  return "error" in pnl.lifetime ? `no data: ${pnl.lifetime.error}` : pnl.lifetime;
+}
+
+function pnlIntroHtml(pnl: ModelPnl): string {
+  const notes = pnl.notices.map((n) => `<div class="ue-note" role="status">${escapeHtml(n)}</div>`).join("");
+  const status =
+    pnl.status !== "ok" ? `<div class="ue-note" role="status" data-no-data="1"><b>${escapeHtml(pnl.message ?? "no data for this filter")}</b> (per-million-token panel)</div>` : "";
+  return `${HEADLINE_STYLE}${status}${notes}<div class="ue-c">"If you consider each model to be a company": per model, the gross margin it earns
+against the training cost the books attribute to it. A management view, not GAAP (training is R&amp;D expense in the books; docs/views.md).
+The payback curve and the life table cover each model's whole life in the books; the margins per million tokens follow the time filter's
+whole months. Money in millions of dollars; margins in dollars per million tokens.</div>`;
+}
+
+function paybackCurveSpec(pnl: ModelPnl): EChartsSpec {
+  const title = PNL_TITLES.curve;
+  const life = lifetimeOf(pnl);
+  if (typeof life === "string") return noData(title, life);
+  const rows = life.payback_curve;
+  if (!rows.length) return noData(title, "the books attribute no training cost or revenue to any model");
+  const axis = [...new Set(rows.map((r) => String(r.month)))].sort();
+  const names = [...new Set(rows.map((r) => String(r.model)))].sort();
+  const payback = new Map(life.life_table.map((r) => [String(r.model), r.payback_month as string | null]));
+  const series: any[] = [];
+  names.forEach((name, i) => {
+    const color = PNL_COLORS[i % PNL_COLORS.length];
+    const mine = new Map(rows.filter((r) => r.model === name).map((r) => [String(r.month), r]));
+    const gross = axis.map((m) => (mine.has(m) ? dec(mine.get(m)!.cumulative_gross_margin) : null));
+    const training = axis.map((m) => (mine.has(m) ? dec(mine.get(m)!.cumulative_training_cost) : null));
+    const month = payback.get(name);
+    series.push({
+      type: "line",
+      name: `${name}: cumulative gross margin`,
+      color,
+      data: gross,
+      symbolSize: 4,
+      markPoint: month
+        ? {
+            symbol: "pin",
+            symbolSize: 44,
+            label: { formatter: "paid back", fontSize: 9 },
+            data: [{ name: `${name} pays back its training in ${month}`, coord: [month, gross[axis.indexOf(month)]] }],
+          }
+        : undefined,
+    });
+    series.push({ type: "line", name: `${name}: training cost`, color, data: training, lineStyle: { type: "dashed" }, symbol: "none" });
+  });
+  return record(title, {
+    title: subtitle(LIFETIME_NOTE),
+    tooltip: { trigger: "axis", valueFormatter: dollarsMTip },
+    legend: { bottom: 0, itemGap: 10 },
+    grid: { left: 80, right: 30, top: 75, bottom: names.length > 3 ? 90 : 60 },
+    xAxis: { type: "category", data: axis, boundaryGap: false },
+    yAxis: { type: "value", name: "$M", nameGap: 8, axisLabel: { formatter: (v: number) => dollarsM(v, 0) } },
+    series,
+  });
+}
+
+function perMtokByModelSpec(pnl: ModelPnl): EChartsSpec {
+  const title = PNL_TITLES.perMtok;
+  if (pnl.status !== "ok" || !pnl.data) return noData(title, pnl.message ?? "");
+  const rows = pnl.data.per_mtok.filter((r) => dec(r.million_tokens));
+  if (!rows.length) return noData(title, "no model served tokens in these months");
+  const names = rows.map((r) => String(r.model));
+  const bars = [
+    { name: "Gross margin / Mtok", column: "gross_margin_per_mtok", color: "#3daf46" },
+    { name: "After training, straight-line / Mtok", column: "after_training_per_mtok_straight_line", color: "#1b8a7a" },
+    { name: "After training, units of production / Mtok", column: "after_training_per_mtok_units", color: "#7fb2f0" },
+    { name: "Net margin / Mtok", column: "net_margin_per_mtok", color: "#af3d3d" },
+  ];
+  const notice = noticeOf(pnl as any);
+  return record(title, {
+    title: subtitle(notice),
+    tooltip: { trigger: "axis", valueFormatter: perMtokTip },
+    legend: { bottom: 0, itemGap: 8 },
+    grid: { left: 80, right: 20, top: notice ? 75 : 30, bottom: 60 },
+    xAxis: { type: "category", data: names, axisLabel: { interval: 0, fontWeight: "bold" } },
+    yAxis: { type: "value", name: "$ per million tokens", nameGap: 8, axisLabel: { formatter: perMtokAxis } },
+    series: bars.map((b, i) => ({
+      type: "bar",
+      name: b.name,
+      color: b.color,
+      data: rows.map((r) => {
+        const v = dec(r[b.column]);
+        return { value: v, label: { position: v !== null && v < 0 ? "bottom" : "top" } };
+      }),
+      label: { show: true, fontSize: 10, formatter: (p: any) => (typeof p.value === "number" ? perMtok(p.value) : "—") },
+      ...(i === 0 ? { markLine: { silent: true, symbol: "none", label: { show: false }, lineStyle: { color: "#555", width: 1 }, data: [{ yAxis: 0 }] } } : {}),
+    })),
+  });
+}
+
+function lifeTableHtml(pnl: ModelPnl): string {
+  const life = lifetimeOf(pnl);
+  if (typeof life === "string") return `<div class="ue-note" role="status" data-no-data="1">${escapeHtml(life)}</div>`;
+  const money = (v: any) => (v === null || v === undefined ? "—" : dollarsM(Number(v)));
+  const cell = (v: any, style = "") => `<td style="text-align:right;${style}">${v}</td>`;
+  const rows = life.life_table
+    .map((r) => {
+      const contribution = Number(r.contribution);
+      return `<tr data-model="${escapeHtml(r.model)}"><td><b>${escapeHtml(r.model)}</b></td><td>${escapeHtml(r.launch ?? "—")}</td>
+${cell(money(r.training_cost))}${cell(money(r.revenue))}${cell(money(r.gross_margin))}
+${cell(money(r.contribution), `color:${contribution < 0 ? BAD : GOOD}`)}
+${cell(escapeHtml(r.payback_month ?? "not yet"))}${cell(r.training_before_books === null ? "—" : `${money(r.training_before_books)}, pays back ${escapeHtml(r.payback_month_with_memo ?? "not yet")}`)}</tr>`;
+    })
+    .join("");
+  return `<table class="queryresults" data-table="life-table"><thead><tr><th>model</th><th>launch</th><th>training cost</th><th>cumulative revenue</th>
+<th>gross margin</th><th>contribution (gross margin − training)</th><th>payback month</th><th>training before the books (memo)</th></tr></thead>
+<tbody>${rows}</tbody></table><div class="ue-c">${escapeHtml(LIFETIME_NOTE)}; the same figures as <code>lab-report --lifetime</code>, in millions of dollars.</div>`;
+}
+
 export default defineConfig({
   dashboards: [
     {
@@ -820,6 +983,39 @@ export default defineConfig({
               ],
             });
           },
+        },
+      ],
+    },
+    {
+      name: "Model P&L",
+      panels: [
+        {
+          title: PNL_TITLES.intro,
+          width: "100%",
+          height: "auto",
+          kind: "html",
+          spec: async ({ ledger }) => pnlIntroHtml(await modelPnl(ledger)),
+        },
+        {
+          title: PNL_TITLES.curve,
+          width: "100%",
+          height: "440px",
+          kind: "echarts",
+          spec: async ({ ledger }) => paybackCurveSpec(await modelPnl(ledger)),
+        },
+        {
+          title: PNL_TITLES.perMtok,
+          width: "100%",
+          height: "420px",
+          kind: "echarts",
+          spec: async ({ ledger }) => perMtokByModelSpec(await modelPnl(ledger)),
+        },
+        {
+          title: PNL_TITLES.table,
+          width: "100%",
+          height: "auto",
+          kind: "html",
+          spec: async ({ ledger }) => lifeTableHtml(await modelPnl(ledger)),
         },
       ],
     },

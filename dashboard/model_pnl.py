@@ -1,0 +1,203 @@
+"""The "Model P&L" page's figures: ``v2_model_pnl`` (each model as a company).
+
+Two kinds of figure, both computed by ``lab-report``'s code on the whole books
+Fava loaded (``ledger.all_entries``, never Fava's filtered entries):
+
+- **over each model's life** (they follow no filter): the payback curve
+  (:func:`ailab_books.queries.lifetime.payback_curve`: cumulative gross margin
+  against cumulative training cost, per model and month) and the life table
+  (:func:`~ailab_books.queries.lifetime.life_table`, what ``lab-report
+  --lifetime`` prints);
+- **per million tokens over the whole months of the time filter**, per model:
+  gross margin, after-training margin (training amortised straight-line and by
+  units of production) and net margin (``by_segment --by model``'s Total rows).
+
+``life_table`` has no window: it amortises and divides over the whole books. The
+windowed after-training margin is computed here from the same pieces
+(:func:`model_lives` and the plugin's :func:`schedule`, called exactly as
+``life_table`` calls it, over the model's whole months in the books): the
+gross margin of the window's months minus the amortisation the schedule charges
+in those months, over the window's tokens. Over the whole books it is
+``life_table``'s figure (a test checks it).
+
+The filter is read as :mod:`figures` reads it (:func:`figures.respond`: the same
+window of whole months and the same notices, nothing evaluated); answers are
+cached per load of the books and filter text.
+"""
+
+from __future__ import annotations
+
+import datetime
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from ailab_books.plugins.schedule import METHODS, schedule
+from ailab_books.queries.economics import TOTAL, ZERO, Month, Window, by_segment, per_mtok
+from ailab_books.queries.lifetime import ModelLife, life_table, model_lives, payback_curve
+from ailab_books.queries.runner import Ledger, QueryFailed
+
+from .figures import JSON, DateParser, Filters, Loader, books_ledger, respond
+
+#: The columns of a per-model row of the windowed figures.
+PER_MTOK_COLUMNS = (
+    "model",
+    "million_tokens",
+    "gross_margin_per_mtok",
+    "after_training_per_mtok_straight_line",
+    "after_training_per_mtok_units",
+    "net_margin_per_mtok",
+)
+
+
+def _first_day(month: Month) -> datetime.date:
+    return datetime.date(month.year, month.month, 1)
+
+
+def amortised_in(life: ModelLife, method: str, window: Window) -> Decimal | None:
+    """Training amortised by ``method`` in the months of ``window``; None without a record.
+
+    The schedule runs over the model's whole months in the books, exactly as
+    ``lifetime.amortised`` runs it (the book value of a month depends on every
+    month before it); only the charges of the window's months are summed.
+    """
+    record = life.record
+    if record is None or not life.months:
+        return None
+    costs = {_first_day(month.month): month.training_cost for month in life.months}
+    tokens = {_first_day(month.month): month.million_tokens for month in life.months}
+    rows = schedule(
+        costs,
+        tokens,
+        record.launch_month,
+        record.end_of_life,
+        record.lifetime_mtok,
+        method,
+        _first_day(life.months[-1].month),
+        record.retirement_month,
+    )
+    return sum(
+        (row.amortised for row in rows if Month(row.month.year, row.month.month) in window),
+        ZERO,
+    )
+
+
+def windowed_rows(ledger: Ledger, window: Window) -> list[dict[str, Decimal | str | None]]:
+    """Per model, the three per-Mtok figures over the whole months of ``window``."""
+    net: dict[str, object] = {
+        str(row["model"]): row["net_margin_per_mtok"]
+        for row in by_segment(ledger, "model", window).to_dict("records")
+        if row["month"] == TOTAL
+    }
+    rows: list[dict[str, Decimal | str | None]] = []
+    for name, life in model_lives(ledger).items():
+        months = [month for month in life.months if month.month in window]
+        tokens = sum((month.million_tokens for month in months), ZERO)
+        gross = sum((month.gross_margin for month in months), ZERO)
+        row: dict[str, Decimal | str | None] = {
+            "model": name,
+            "million_tokens": tokens,
+            "gross_margin_per_mtok": per_mtok(gross, tokens),
+        }
+        for method in METHODS:
+            charge = amortised_in(life, method, window)
+            key = f"after_training_per_mtok_{method.replace('-', '_')}"
+            row[key] = None if charge is None else per_mtok(gross - charge, tokens)
+        value = net.get(name)
+        row["net_margin_per_mtok"] = value if isinstance(value, Decimal) else None
+        rows.append(row)
+    return rows
+
+
+def window_figures(ledger: Ledger, window: Window) -> JSON:
+    """The per-Mtok figures of the window's whole months (``respond``'s ``figures``)."""
+    return {"per_mtok": [_json_row(row) for row in windowed_rows(ledger, window)]}
+
+
+def lifetime_figures(ledger: Ledger) -> JSON:
+    """The payback curve and the life table over the whole books, or the reason there are none."""
+    try:
+        curve = payback_curve(ledger)
+        table = life_table(ledger)
+    except QueryFailed as error:
+        return {"error": str(error)}
+    return {
+        "payback_curve": [_json_row(row) for row in curve.to_dict("records")],
+        "life_table": [_json_row(row) for row in table.to_dict("records")],
+    }
+
+
+def _json_row(row: Mapping[Any, object]) -> JSON:
+    """Decimals as exact text (as ``v2_unit_economics`` sends them), None as null."""
+    return {str(key): (None if value is None else str(value)) for key, value in row.items()}
+
+
+class ModelPnlCache:
+    """Answers per load of the books and filter text; the lifetime figures and each
+    window's figures once per load (the key is :class:`figures.FiguresCache`'s)."""
+
+    def __init__(self, size: int = 64) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._load: tuple[int, int] | None = None
+        self._entries: object = None  # kept alive so its id is not reused while cached
+        self._ledger: Ledger | None = None
+        self._lifetime: JSON | None = None
+        self._answers: OrderedDict[Filters, JSON] = OrderedDict()
+        self._windows: OrderedDict[Window, JSON] = OrderedDict()
+
+    def answer(self, load: Loader, filters: Filters, parse_date: DateParser) -> JSON:
+        filename, entries, options, mtime = load()
+        with self._lock:
+            if self._load != (id(entries), mtime) or self._ledger is None:
+                self._load, self._entries = (id(entries), mtime), entries
+                self._ledger = books_ledger(filename, entries, options)
+                self._lifetime = None
+                self._answers.clear()
+                self._windows.clear()
+            cached = self._answers.get(filters)
+            if cached is not None:
+                return cached
+            if self._lifetime is None:
+                self._lifetime = lifetime_figures(self._ledger)
+            result = respond(self._ledger, filters, parse_date, self._window_figures)
+            result["lifetime"] = self._lifetime
+            self._answers[filters] = result
+            while len(self._answers) > self._size:
+                self._answers.popitem(last=False)
+            return result
+
+    def _window_figures(self, ledger: Ledger, window: Window) -> JSON:
+        cached = self._windows.get(window)
+        if cached is None:
+            cached = self._windows[window] = window_figures(ledger, window)
+            while len(self._windows) > self._size:
+                self._windows.popitem(last=False)
+        return cached
+
+
+#: One cache per extension instance (the extension keeps no attribute of ours).
+_CACHES: weakref.WeakKeyDictionary[object, ModelPnlCache] = weakref.WeakKeyDictionary()
+_CACHES_LOCK = threading.Lock()
+
+
+def cache_for(extension: object) -> ModelPnlCache:
+    """The cache of ``extension`` (one Fava ledger's extension instance)."""
+    with _CACHES_LOCK:
+        cache = _CACHES.get(extension)
+        if cache is None:
+            cache = _CACHES[extension] = ModelPnlCache()
+        return cache
+
+
+__all__ = [
+    "ModelPnlCache",
+    "amortised_in",
+    "cache_for",
+    "lifetime_figures",
+    "window_figures",
+    "windowed_rows",
+]
