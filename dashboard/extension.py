@@ -14,7 +14,9 @@ What upstream fava-dashboards (2.0.x) exposes and this class does not:
 Kept: ``v2_config`` for a script config (the page's own code) inside the books'
 folder, and ``v2_ledger`` (answering for the whole books, not 500, when the
 filter selects no transaction or Fava cannot read the time filter). Added:
-``v2_unit_economics``, the page's per-token figures (``figures``). Every other endpoint, including any a later
+``v2_unit_economics``, the Unit economics page's per-token figures (``figures``);
+``v2_saved_query``, three saved queries named in the code; ``v2_model_pnl``, the
+Model P&L page's figures (``model_pnl``). Every other endpoint, including any a later
 fava-dashboards adds, is dropped: the list is of what is kept. The page's script,
 template and name are upstream's (its bundled JavaScript addresses the extension
 as ``FavaDashboards``). The class also guards Fava's own query API for the
