@@ -9,6 +9,7 @@ a time filter moves only the per-Mtok chart, and one with no month of the books 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,8 @@ def test_model_pnl_page_draws_with_data(fava_url: str) -> None:
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             whole = _open(page, fava_url + PAGE)
             _screenshot(page, ARTIFACTS / "model-pnl.png")
+            if os.environ.get("UPDATE_SCREENSHOT") == "1":  # the picture in README and docs/dashboard.md
+                _screenshot(page, Path(__file__).resolve().parent.parent / "docs" / "model-pnl.png")
             quarter = _open(page, fava_url + PAGE + "&time=2026-Q3")
             outside = _open(page, fava_url + PAGE + "&time=2020")
         finally:
