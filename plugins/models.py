@@ -255,7 +255,54 @@ def parse_models(
         first[record.name] = record
         records.append(record)
     # Which of two records is right is not for the books to guess: neither is used.
-    return [record for record in records if record.name not in duplicated], errors
+    kept = [record for record in records if record.name not in duplicated]
+    out_of_service = _metered_out_of_service(entries, options_map, {r.name: r for r in kept})
+    errors.extend(error for error, _ in out_of_service)
+    refused = {name for _, name in out_of_service}
+    return [record for record in kept if record.name not in refused], errors
+
+
+def _metered_out_of_service(
+    entries: Iterable[data.Directive], options_map: Mapping[str, Any], by_name: Mapping[str, ModelRecord]
+) -> list[tuple[ModelRecordError, str]]:
+    """An error (and the model's name) per transaction that meters tokens of a recorded model in a
+    month before its launch's or after its retirement's: a retired model still metered, or a
+    launch date that is wrong, would otherwise move the units-of-production schedule and the
+    per-model figures without a word. The record is then not used."""
+    prefix = f"{options_map.get('name_equity') or 'Equity'}:Stats:Tokens:"
+    found: list[tuple[ModelRecordError, str]] = []
+    for entry in entries:
+        if not isinstance(entry, data.Transaction):
+            continue
+        month = entry.date.replace(day=1)
+        reported: set[str] = set()
+        for posting in entry.postings:
+            parts = posting.account[len(prefix) :].split(":")
+            if not posting.account.startswith(prefix) or len(parts) != 2 or parts[1] in reported:
+                continue
+            record = by_name.get(parts[1])
+            if record is None or posting.units is None or not posting.units.number:
+                continue
+            if month < record.launch_month:
+                when = f"before its launch on {record.launch}"
+            elif record.retirement_month is not None and month > record.retirement_month:
+                when = f"after its retirement on {record.retirement}"
+            else:
+                continue
+            reported.add(record.name)
+            found.append(
+                (
+                    ModelRecordError(
+                        entry.meta,
+                        f"Tokens of model {record.name!r} metered in {month:%Y-%m} ({posting.account} "
+                        f"{posting.units}), {when} (record at {record.location}): correct the record's "
+                        "dates or the metering; the record is not used",
+                        entry,
+                    ),
+                    record.name,
+                )
+            )
+    return found
 
 
 def models(
