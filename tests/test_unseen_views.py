@@ -24,6 +24,7 @@ from beancount import loader
 from beancount.core import data
 from helpers import line_of, located
 from unseen_views_books import (
+    FALCON_RECORD,
     GPU_COST,
     GPU_LIFE,
     HERON_RECORD,
@@ -413,3 +414,18 @@ def test_a_view_including_main_instead_of_books_computes_the_same(
     view.write_text(view.read_text().replace('"../books.beancount"', '"../main.beancount"'))
     assert loader.load_file(str(view))[1] == []
     assert report(capsys, main, "--view", "model-as-company") == right
+
+
+def test_a_model_no_longer_metered_is_amortised_through_the_books_end_in_every_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Falcon without its retirement: in service to 2026-08 but with no row in the books' last month
+    (August). The view charges August too; --lifetime (from the accountant's books, which carry no
+    amortisation row for August) must stop its schedule at the books' end as well, not at Falcon's
+    last row."""
+    main = write_books(tmp_path, books_text(falcon=FALCON_RECORD.replace("  retirement: 2025-07-20\n", "")))
+    # 1,000.00 post-training in January over the 20 months left to 2026-08: 50.00 a month, Jan..Aug.
+    expected = per_mtok(Decimal("12200.00") - 8 * Decimal("50.00"), Decimal(2900))
+    for argv in (("--lifetime",), ("--by", "model", "--view", "model-as-company")):
+        rows = {row["model"]: row for row in report(capsys, main, *argv)}
+        assert rows["Falcon"]["after_training_per_mtok_straight_line"] == expected, argv
