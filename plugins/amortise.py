@@ -65,7 +65,7 @@ from beancount.core.amount import Amount
 
 from .drivers import month_end
 from .models import PLUGIN as MODELS_PLUGIN
-from .models import ModelRecord, parse_models
+from .models import ModelRecord, parse_models, trained_or_metered_models
 from .pipeline import ALLOCATE, CLASSIFY, loaded_plugins
 from .schedule import METHODS, Row, month_index, schedule
 from .source import SourceLines, relative_location
@@ -326,21 +326,14 @@ def _unrecorded_models(entries: list[data.Directive], options_map: Mapping[str, 
     left to the record's own error. The error is at the ``open`` of the model's first training
     account with cost (or at the first posting's transaction when the books do not open it).
     """
-    equity = str(options_map.get("name_equity") or "Equity")
     expenses = str(options_map.get("name_expenses") or "Expenses")
-    prefixes = (f"{equity}:Stats:Tokens:", f"{equity}:Stats:GPUH:Training:")
-    models: set[str] = set()
-    recorded: set[str] = set()
-    opens: dict[str, data.Open] = {}
-    for entry in entries:
-        if isinstance(entry, data.Open):
-            opens[entry.account] = entry
-            for prefix in prefixes:
-                depth = 2 if prefix.endswith("Tokens:") else 1
-                if entry.account.startswith(prefix) and entry.account[len(prefix) :].count(":") == depth - 1:
-                    models.add(entry.account.rpartition(":")[2])
-        elif isinstance(entry, data.Custom) and entry.type == "model" and entry.values:
-            recorded.add(str(entry.values[0].value))
+    models = trained_or_metered_models(entries, options_map)
+    recorded = {
+        str(entry.values[0].value)
+        for entry in entries
+        if isinstance(entry, data.Custom) and entry.type == "model" and entry.values
+    }
+    opens = {entry.account: entry for entry in entries if isinstance(entry, data.Open)}
     unrecorded = models - recorded
     if not unrecorded:
         return []

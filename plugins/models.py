@@ -211,6 +211,21 @@ def metered_models(entries: Iterable[data.Directive], options_map: Mapping[str, 
     return models
 
 
+def trained_or_metered_models(entries: Iterable[data.Directive], options_map: Mapping[str, Any]) -> set[str]:
+    """Every model the books name, recorded or not: those metered (:func:`metered_models`) and
+    those whose training hours are a driver (each opened ``Equity:Stats:GPUH:Training:<Model>``)."""
+    entries = list(entries)
+    prefix = f"{options_map.get('name_equity') or 'Equity'}:Stats:GPUH:Training:"
+    trained = {
+        entry.account[len(prefix) :]
+        for entry in entries
+        if isinstance(entry, data.Open)
+        and entry.account.startswith(prefix)
+        and ":" not in entry.account[len(prefix) :]
+    }
+    return metered_models(entries, options_map) | trained
+
+
 def parse_models(
     entries: Iterable[data.Directive], options_map: Mapping[str, Any], source: SourceLines | None = None
 ) -> tuple[list[ModelRecord], list[ModelRecordError]]:

@@ -429,3 +429,17 @@ def test_a_model_no_longer_metered_is_amortised_through_the_books_end_in_every_t
     for argv in (("--lifetime",), ("--by", "model", "--view", "model-as-company")):
         rows = {row["model"]: row for row in report(capsys, main, *argv)}
         assert rows["Falcon"]["after_training_per_mtok_straight_line"] == expected, argv
+
+
+def test_a_model_without_a_record_still_charges_its_training_in_the_accountants_after_training_margin(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The accountant's view expenses training and needs no model record; a successor not yet
+    recorded must still count against the after-training margin (it was left out: the margin
+    rose from 2.77 to 7.09 USD per Mtok without a word)."""
+    main = write_books(tmp_path, books_text(heron=""), views={"accountant": VIEWS["accountant"]})
+    rows = report(capsys, main, "--compare", "accountant", "--total")
+    mtok = sum((model_tokens(m)[k] for m in MODELS for k in MONTHS), Decimal(0))
+    margin = sum((gross(m)[k] for m in MODELS for k in MONTHS), Decimal(0))
+    spent = sum((training(m)[k] for m in MODELS for k in MONTHS), Decimal(0))
+    assert rows[0]["after_training_margin_per_mtok"] == per_mtok(margin - spent, mtok) == "2.771930"
