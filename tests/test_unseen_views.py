@@ -22,8 +22,10 @@ from pathlib import Path
 import pytest
 from beancount import loader
 from beancount.core import data
+from beancount.parser import printer
 from helpers import line_of, located
 from unseen_views_books import (
+    AMORTISE,
     FALCON_RECORD,
     GPU_COST,
     GPU_LIFE,
@@ -476,3 +478,38 @@ def test_a_model_without_a_record_still_charges_its_training_in_the_accountants_
     margin = sum((gross(m)[k] for m in MODELS for k in MONTHS), Decimal(0))
     spent = sum((training(m)[k] for m in MODELS for k in MONTHS), Decimal(0))
     assert rows[0]["after_training_margin_per_mtok"] == per_mtok(margin - spent, mtok) == "2.771930"
+
+
+@pytest.mark.parametrize(
+    ("name", "plugins"),
+    [
+        (
+            "depreciate",
+            [PLUGINS[0], 'plugin "ailab_books.plugins.depreciate" "life-months=12"', *PLUGINS[1:]],
+        ),
+        (
+            "amortise",
+            [*PLUGINS[:2], AMORTISE.format("units"), AMORTISE.format("straight-line"), *PLUGINS[2:]],
+        ),
+        ("allocate", [*PLUGINS[:2], *PLUGINS[1:]]),
+    ],
+)
+def test_a_view_naming_a_plugin_twice_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, plugins: list[str]
+) -> None:
+    """A view that adds its policy line without removing the one it copied: depreciate twice
+    crashed bean-check (its entries' int metadata in beancount's printer) and doubled the
+    depreciation; amortise twice kept the first method without a word."""
+    main = write_books(tmp_path, views={"accountant": PLUGINS, "twice": plugins})
+    _, errors, _ = loader.load_file(str(tmp_path / "views" / "twice.beancount"))
+    books = tmp_path / "books.beancount"
+    expected = (
+        f"The main file names the plugin ailab_books.plugins.{name} 2 times, so it runs 2 times over the "
+        f'books; keep one plugin "ailab_books.plugins.{name}" line in twice.beancount, with the config of '
+        "the policy you mean"
+    )
+    assert set(located(errors)) == {(expected, str(books), line_of(books, 'custom "allocate"'))}
+    for error in errors:
+        printer.format_error(error)  # what bean-check prints: no traceback
+    assert lab_report([str(main), "--view", "twice"]) != 0
+    assert f"plugin ailab_books.plugins.{name} 2 times" in capsys.readouterr().err
