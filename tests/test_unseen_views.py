@@ -491,7 +491,6 @@ def test_a_model_without_a_record_still_charges_its_training_in_the_accountants_
             "amortise",
             [*PLUGINS[:2], AMORTISE.format("units"), AMORTISE.format("straight-line"), *PLUGINS[2:]],
         ),
-        ("allocate", [*PLUGINS[:2], *PLUGINS[1:]]),
     ],
 )
 def test_a_view_naming_a_plugin_twice_is_refused(
