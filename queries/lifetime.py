@@ -32,7 +32,7 @@ from decimal import Decimal
 import pandas as pd
 from beancount.core import data
 
-from ailab_books.plugins.models import ModelRecord, parse_models
+from ailab_books.plugins.models import ModelRecord, parse_models, trained_or_metered_models
 from ailab_books.plugins.schedule import METHODS, schedule
 
 from .economics import CENT, ZERO, Month, per_mtok
@@ -120,12 +120,16 @@ def model_lives(ledger: Ledger) -> dict[str, ModelLife]:
         life.months.append(ModelMonth(Month(int(row["year"]), int(row["month"])), *figures))
     for life in lives.values():
         life.months.sort(key=lambda month: (month.month.year, month.month.month))
-    # A model has tokens, or training cost (one still in training), or a record; another
-    # leaf (an unattributed COGS line, say) is not a model.
+    # A model has tokens, or a record, or training cost and a name the books meter or drive
+    # training by (one still in training); another leaf (an unattributed COGS line, a sub-line
+    # such as Expenses:RnD:Evals:Compute:Safety) is not a model, as --compare reads them.
+    known = trained_or_metered_models(ledger.entries, ledger.options)
     return {
         name: life
         for name, life in sorted(lives.items())
-        if life.total("million_tokens") > 0 or life.total("training_cost") != 0 or name in by_name
+        if life.total("million_tokens") > 0
+        or name in by_name
+        or (life.total("training_cost") != 0 and name in known)
     }
 
 

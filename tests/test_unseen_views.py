@@ -512,3 +512,16 @@ def test_a_view_naming_a_plugin_twice_is_refused(
         printer.format_error(error)  # what bean-check prints: no traceback
     assert lab_report([str(main), "--view", "twice"]) != 0
     assert f"plugin ailab_books.plugins.{name} 2 times" in capsys.readouterr().err
+
+
+def test_a_sub_line_under_evals_is_no_model_in_the_life_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Expenses:RnD:Evals:Compute:Safety names no model the books meter, train by driver or
+    record: it is lab R&D, as --compare reads it, not a model "Safety" with training cost."""
+    extra = (
+        "\n2025-01-01 open Expenses:RnD:Evals:Compute:Safety USD\n"
+        '2025-06-30 * "Safety evals"\n  Expenses:RnD:Evals:Compute:Safety  300.00 USD\n  Assets:Bank\n'
+    )
+    main = write_books(tmp_path, books_text(extra=extra))
+    assert [row["model"] for row in report(capsys, main, "--lifetime")] == list(MODELS)
