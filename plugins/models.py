@@ -39,6 +39,7 @@ records through :func:`parse_models`.
 from __future__ import annotations
 
 import datetime
+import difflib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -269,12 +270,46 @@ def parse_models(
             continue
         first[record.name] = record
         records.append(record)
+    if not errors:  # a malformed or misspelt record is reported once, at the record
+        errors.extend(_unrecorded_metering(entries, options_map, set(first)))
     # Which of two records is right is not for the books to guess: neither is used.
     kept = [record for record in records if record.name not in duplicated]
     out_of_service = _metered_out_of_service(entries, options_map, {r.name: r for r in kept})
     errors.extend(error for error, _ in out_of_service)
     refused = {name for _, name in out_of_service}
     return [record for record in kept if record.name not in refused], errors
+
+
+def _unrecorded_metering(
+    entries: Iterable[data.Directive], options_map: Mapping[str, Any], recorded: set[str]
+) -> list[ModelRecordError]:
+    """In books that keep model records, an error per metered model without one, at the ``open``
+    of its first tokens account: a misspelt model in an account (``Equity:Stats:Tokens:API:Heorn``)
+    would otherwise take that model's tokens out of its life table and its units-of-production
+    schedule without a word. Books without any record (no model-as-company figures) are left alone."""
+    if not recorded:
+        return []
+    prefix = f"{options_map.get('name_equity') or 'Equity'}:Stats:Tokens:"
+    errors: list[ModelRecordError] = []
+    seen: set[str] = set()
+    for entry in entries:
+        if not isinstance(entry, data.Open) or not entry.account.startswith(prefix):
+            continue
+        parts = entry.account[len(prefix) :].split(":")
+        if len(parts) != 2 or parts[1] in recorded or parts[1] in seen:
+            continue
+        seen.add(parts[1])
+        close = difflib.get_close_matches(parts[1], sorted(recorded), n=1)
+        errors.append(
+            ModelRecordError(
+                entry.meta,
+                f'{entry.account} meters model {parts[1]!r}, which has no custom "model" record '
+                f"(the records are for {', '.join(sorted(recorded))})"
+                + (f"; if it is {close[0]!r}, correct the account" if close else "; add its record"),
+                entry,
+            )
+        )
+    return errors
 
 
 def _metered_out_of_service(

@@ -359,18 +359,44 @@ def test_a_model_name_typo_in_a_record_is_located(tmp_path: Path) -> None:
 
 def test_a_model_without_a_record_is_located_in_the_model_as_company_view(tmp_path: Path) -> None:
     books, errors, entries = _load(tmp_path, books_text(heron=""))
-    assert errors == [
-        (
-            "Training cost of model Heron (Expenses:RnD:Training:Compute:Heron and the other Heron training "
-            'accounts, 24600.00 USD in all) is not capitalised: the books have no custom "model" record for '
-            'Heron; add one (docs/conventions.md, "Models"), or this view shows its training as expensed',
-            str(books),
-            line_of(books, "open Expenses:RnD:Training:Compute:Heron"),
-        )
-    ]
+    metered = (
+        "Equity:Stats:Tokens:API:Heron meters model 'Heron', which has no custom \"model\" record (the "
+        "records are for Falcon); add its record",
+        str(books),
+        line_of(books, "open Equity:Stats:Tokens:API:Heron"),
+    )
+    assert sorted(errors) == sorted(
+        [
+            metered,
+            (
+                "Training cost of model Heron (Expenses:RnD:Training:Compute:Heron and the other Heron "
+                "training accounts, 24600.00 USD in all) is not capitalised: the books have no custom "
+                '"model" record for Heron; add one (docs/conventions.md, "Models"), or this view shows its '
+                "training as expensed",
+                str(books),
+                line_of(books, "open Expenses:RnD:Training:Compute:Heron"),
+            ),
+        ]
+    )
     assert _amortised_models(entries) == {"Falcon"}
-    # The accountant's books capitalise nothing and need no record.
-    assert _load(tmp_path, books_text(heron=""), "accountant")[1] == []
+    # The accountant's books capitalise nothing, but a model record is missing all the same.
+    assert _load(tmp_path, books_text(heron=""), "accountant")[1] == [metered]
+
+
+def test_a_misspelt_model_in_a_tokens_account_is_located(tmp_path: Path) -> None:
+    """Heron's free tokens metered under "Heorn" would leave Heron's life table and its
+    units-of-production schedule without a word."""
+    text = books_text().replace("Tokens:Free:Heron", "Tokens:Free:Heorn")
+    books, errors, _ = _load(tmp_path, text, "accountant")
+    assert (
+        "Equity:Stats:Tokens:Free:Heorn meters model 'Heorn', which has no custom \"model\" record "
+        "(the records are for Falcon, Heron); if it is 'Heron', correct the account",
+        str(books),
+        line_of(books, "open Equity:Stats:Tokens:Free:Heorn"),
+    ) in errors
+    # classify's conventions check sees the other side: Heron's free-tier cost has no tokens.
+    assert len(errors) == 2
+    assert any("Expenses:COGS:Inference:Compute:Free:Heron has postings" in e[0] for e in errors)
 
 
 LATE = '2025-08-31 * "Metering, late"\n  Equity:Stats:Tokens:API:Falcon  50 MTOK\n  Equity:Stats:Offset\n'
@@ -466,13 +492,14 @@ def test_a_model_no_longer_metered_is_amortised_through_the_books_end_in_every_t
         assert rows["Falcon"]["after_training_per_mtok_straight_line"] == expected, argv
 
 
-def test_a_model_without_a_record_still_charges_its_training_in_the_accountants_after_training_margin(
+def test_books_without_records_still_charge_training_in_the_accountants_after_training_margin(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The accountant's view expenses training and needs no model record; a successor not yet
-    recorded must still count against the after-training margin (it was left out: the margin
-    rose from 2.77 to 7.09 USD per Mtok without a word)."""
-    main = write_books(tmp_path, books_text(heron=""), views={"accountant": VIEWS["accountant"]})
+    """The accountant's view expenses training and needs no model record: in books that keep
+    none, every model's training still counts against the after-training margin (it was left
+    out: the margin was the gross margin, 7.26 USD per Mtok, without a word)."""
+    text = books_text(falcon="", heron="")
+    main = write_books(tmp_path, text, views={"accountant": VIEWS["accountant"]})
     rows = report(capsys, main, "--compare", "accountant", "--total")
     mtok = sum((model_tokens(m)[k] for m in MODELS for k in MONTHS), Decimal(0))
     margin = sum((gross(m)[k] for m in MODELS for k in MONTHS), Decimal(0))
