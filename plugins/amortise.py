@@ -65,7 +65,7 @@ from beancount.core.amount import Amount
 
 from .drivers import month_end
 from .models import PLUGIN as MODELS_PLUGIN
-from .models import ModelRecord, parse_models
+from .models import ModelRecord, parse_models, trained_or_metered_models
 from .pipeline import ALLOCATE, CLASSIFY, loaded_plugins
 from .schedule import METHODS, Row, month_index, schedule
 from .source import SourceLines, relative_location
@@ -315,6 +315,59 @@ def _opens(made: list[data.Directive], opened: set[str], currency: str) -> list[
     ]
 
 
+def _unrecorded_models(entries: list[data.Directive], options_map: Mapping[str, Any]) -> list[AmortiseError]:
+    """An error per model whose training cost this view would leave an expense for want of a record.
+
+    A model is a leaf the books meter tokens for (``Equity:Stats:Tokens:<Tier>:<Model>``) or
+    drive training by (``Equity:Stats:GPUH:Training:<Model>``); its training cost (the
+    :func:`model_of_training_account` accounts) is capitalised only through its ``custom "model"``
+    record. Without one the view would show that model's training as expensed, a figure of
+    another policy under this view's name. A model with a record, even a malformed one, is
+    left to the record's own error. The error is at the ``open`` of the model's first training
+    account with cost (or at the first posting's transaction when the books do not open it).
+    """
+    expenses = str(options_map.get("name_expenses") or "Expenses")
+    models = trained_or_metered_models(entries, options_map)
+    recorded = {
+        str(entry.values[0].value)
+        for entry in entries
+        if isinstance(entry, data.Custom) and entry.type == "model" and entry.values
+    }
+    opens = {entry.account: entry for entry in entries if isinstance(entry, data.Open)}
+    unrecorded = models - recorded
+    if not unrecorded:
+        return []
+    currency = operating_currency(options_map)
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    first: dict[str, tuple[str, data.Directive]] = {}
+    for entry in entries:
+        if not isinstance(entry, data.Transaction):
+            continue
+        for posting in entry.postings:
+            model = model_of_training_account(posting.account, unrecorded, expenses)
+            if model is None or posting.units is None or posting.units.number is None:
+                continue
+            totals[model] += posting.units.number
+            first.setdefault(model, (posting.account, entry))
+    errors: list[AmortiseError] = []
+    for model in sorted(first):
+        if not totals[model]:
+            continue
+        account, entry = first[model]
+        where: data.Directive = opens.get(account, entry)
+        errors.append(
+            AmortiseError(
+                where.meta,
+                f"Training cost of model {model} ({account} and the other {model} training accounts, "
+                f"{totals[model]} {currency} in all) is not capitalised: the books have no "
+                f'custom "model" record for {model}; add one (docs/conventions.md, "Models"), '
+                "or this view shows its training as expensed",
+                where,
+            )
+        )
+    return errors
+
+
 def amortise(
     entries: list[data.Directive], options_map: Mapping[str, Any], config: str | None = None
 ) -> tuple[list[data.Directive], list[Any]]:
@@ -337,6 +390,7 @@ def amortise(
     records, record_errors = parse_models(entries, options_map, source)
     if MODELS_PLUGIN not in loaded_plugins(options_map):  # else that plugin reports them
         errors.extend(record_errors)
+    errors.extend(_unrecorded_models(entries, options_map))
     if not records:
         return entries, errors
     currency = operating_currency(options_map)

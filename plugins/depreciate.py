@@ -367,8 +367,8 @@ def read_assets(
     assets: list[tuple[Asset, data.Transaction]] = []
     seen: dict[tuple[str, str], str] = {}
     for entry in entries:
-        if not isinstance(entry, data.Transaction):
-            continue
+        if not isinstance(entry, data.Transaction) or entry.meta.get("filename") == GENERATED_FILENAME:
+            continue  # a second run meets the first's entries: the pipeline check reports the repeat
         for posting in entry.postings:
             if posting.account not in accounts:
                 if LIFE_KEY in (posting.meta or {}):
@@ -455,7 +455,8 @@ def _entry(
         meta = dict(location)
         meta[ASSET_KEY] = asset.batch
         meta["purchase"] = asset.location
-        meta[LIFE_KEY] = life if life is not None else asset.life
+        # A Decimal, as beancount's parser gives numbers: its printer cannot show an int.
+        meta[LIFE_KEY] = Decimal(life if life is not None else asset.life)
         postings.append(data.Posting(asset.account.contra, Amount(-amount, currency), None, None, None, meta))
     label = month_label(month)
     meta = dict(location)

@@ -39,6 +39,7 @@ records through :func:`parse_models`.
 from __future__ import annotations
 
 import datetime
+import difflib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -211,6 +212,21 @@ def metered_models(entries: Iterable[data.Directive], options_map: Mapping[str, 
     return models
 
 
+def trained_or_metered_models(entries: Iterable[data.Directive], options_map: Mapping[str, Any]) -> set[str]:
+    """Every model the books name, recorded or not: those metered (:func:`metered_models`) and
+    those whose training hours are a driver (each opened ``Equity:Stats:GPUH:Training:<Model>``)."""
+    entries = list(entries)
+    prefix = f"{options_map.get('name_equity') or 'Equity'}:Stats:GPUH:Training:"
+    trained = {
+        entry.account[len(prefix) :]
+        for entry in entries
+        if isinstance(entry, data.Open)
+        and entry.account.startswith(prefix)
+        and ":" not in entry.account[len(prefix) :]
+    }
+    return metered_models(entries, options_map) | trained
+
+
 def parse_models(
     entries: Iterable[data.Directive], options_map: Mapping[str, Any], source: SourceLines | None = None
 ) -> tuple[list[ModelRecord], list[ModelRecordError]]:
@@ -254,8 +270,89 @@ def parse_models(
             continue
         first[record.name] = record
         records.append(record)
+    if not errors:  # a malformed or misspelt record is reported once, at the record
+        errors.extend(_unrecorded_metering(entries, options_map, set(first)))
     # Which of two records is right is not for the books to guess: neither is used.
-    return [record for record in records if record.name not in duplicated], errors
+    kept = [record for record in records if record.name not in duplicated]
+    out_of_service = _metered_out_of_service(entries, options_map, {r.name: r for r in kept})
+    errors.extend(error for error, _ in out_of_service)
+    refused = {name for _, name in out_of_service}
+    return [record for record in kept if record.name not in refused], errors
+
+
+def _unrecorded_metering(
+    entries: Iterable[data.Directive], options_map: Mapping[str, Any], recorded: set[str]
+) -> list[ModelRecordError]:
+    """In books that keep model records, an error per metered model without one, at the ``open``
+    of its first tokens account: a misspelt model in an account (``Equity:Stats:Tokens:API:Heorn``)
+    would otherwise take that model's tokens out of its life table and its units-of-production
+    schedule without a word. Books without any record (no model-as-company figures) are left alone."""
+    if not recorded:
+        return []
+    prefix = f"{options_map.get('name_equity') or 'Equity'}:Stats:Tokens:"
+    errors: list[ModelRecordError] = []
+    seen: set[str] = set()
+    for entry in entries:
+        if not isinstance(entry, data.Open) or not entry.account.startswith(prefix):
+            continue
+        parts = entry.account[len(prefix) :].split(":")
+        if len(parts) != 2 or parts[1] in recorded or parts[1] in seen:
+            continue
+        seen.add(parts[1])
+        close = difflib.get_close_matches(parts[1], sorted(recorded), n=1)
+        errors.append(
+            ModelRecordError(
+                entry.meta,
+                f'{entry.account} meters model {parts[1]!r}, which has no custom "model" record '
+                f"(the records are for {', '.join(sorted(recorded))})"
+                + (f"; if it is {close[0]!r}, correct the account" if close else "; add its record"),
+                entry,
+            )
+        )
+    return errors
+
+
+def _metered_out_of_service(
+    entries: Iterable[data.Directive], options_map: Mapping[str, Any], by_name: Mapping[str, ModelRecord]
+) -> list[tuple[ModelRecordError, str]]:
+    """An error (and the model's name) per transaction that meters tokens of a recorded model in a
+    month before its launch's or after its retirement's: a retired model still metered, or a
+    launch date that is wrong, would otherwise move the units-of-production schedule and the
+    per-model figures without a word. The record is then not used."""
+    prefix = f"{options_map.get('name_equity') or 'Equity'}:Stats:Tokens:"
+    found: list[tuple[ModelRecordError, str]] = []
+    for entry in entries:
+        if not isinstance(entry, data.Transaction):
+            continue
+        month = entry.date.replace(day=1)
+        reported: set[str] = set()
+        for posting in entry.postings:
+            parts = posting.account[len(prefix) :].split(":")
+            if not posting.account.startswith(prefix) or len(parts) != 2 or parts[1] in reported:
+                continue
+            record = by_name.get(parts[1])
+            if record is None or posting.units is None or not posting.units.number:
+                continue
+            if month < record.launch_month:
+                when = f"before its launch on {record.launch}"
+            elif record.retirement_month is not None and month > record.retirement_month:
+                when = f"after its retirement on {record.retirement}"
+            else:
+                continue
+            reported.add(record.name)
+            found.append(
+                (
+                    ModelRecordError(
+                        entry.meta,
+                        f"Tokens of model {record.name!r} metered in {month:%Y-%m} ({posting.account} "
+                        f"{posting.units}), {when} (record at {record.location}): correct the record's "
+                        "dates or the metering; the record is not used",
+                        entry,
+                    ),
+                    record.name,
+                )
+            )
+    return found
 
 
 def models(

@@ -189,6 +189,9 @@ def pipeline_problem(
     unknown = _unknown_plugin(plugins, main_file)
     if unknown is not None:
         return unknown
+    repeated = _repeated_plugin(plugins, main_file)
+    if repeated is not None:
+        return repeated
     if has_assets and DEPRECIATE not in plugins:
         return PipelineProblem(
             f"the books have depreciable assets (an open with {DEPRECIABLE_KEY}) but were loaded without "
@@ -222,6 +225,23 @@ def _unknown_plugin(plugins: Sequence[str], main_file: str) -> PipelineProblem |
                 f'the main file names the plugin "{name}", which is not one of the books\' plugins '
                 f"({', '.join(PLUGIN_ORDER)})",
                 fix,
+            )
+    return None
+
+
+def _repeated_plugin(plugins: Sequence[str], main_file: str) -> PipelineProblem | None:
+    """depreciate or amortise named twice: a view that adds its policy line (say
+    ``depreciate "life-months=48"``) without removing the line it copied would run the plugin
+    twice over the books (twice the depreciation), or keep only one of two amortisation
+    methods without a word. (allocate and classify run twice change no figure: the second
+    run finds the pools empty and the classes set; tests/test_unseen_mistakes.py.)"""
+    for name in (DEPRECIATE, AMORTISE):
+        count = list(plugins).count(name)
+        if count > 1:
+            return PipelineProblem(
+                f"the main file names the plugin {name} {count} times, so it runs {count} times over "
+                "the books",
+                f"keep one {plugin_line(name)} line in {main_file}, with the config of the policy you mean",
             )
     return None
 

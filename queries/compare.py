@@ -28,7 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 from ailab_books.plugins.amortise import DEFAULT_EXPENSE_ROOT, model_of_training_account
-from ailab_books.plugins.models import parse_models
+from ailab_books.plugins.models import parse_models, trained_or_metered_models
 from ailab_books.queries.economics import TOTAL, Month, Window, per_mtok, summary
 from ailab_books.queries.lifetime import BadModelRecords
 from ailab_books.queries.monthly import monthly_summary
@@ -131,7 +131,9 @@ def model_training_charged(ledger: Ledger, window: Window) -> dict[str, Decimal]
             "computed:\n"
             + "\n".join(f"{e.source.get('filename')}:{e.source.get('lineno')}: {e.message}" for e in errors)
         )
-    names = {record.name for record in records}
+    # Every model the books name, with a record or not: a model without one has its training
+    # expensed (the accountant's view), and leaving it out would raise the after-training margin.
+    names = {record.name for record in records} | trained_or_metered_models(ledger.entries, ledger.options)
     amortisation = DEFAULT_EXPENSE_ROOT + ":"
     charged: dict[str, Decimal] = {}
     total = Decimal(0)

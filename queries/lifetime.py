@@ -30,8 +30,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import pandas as pd
+from beancount.core import data
 
-from ailab_books.plugins.models import ModelRecord, parse_models
+from ailab_books.plugins.models import ModelRecord, parse_models, trained_or_metered_models
 from ailab_books.plugins.schedule import METHODS, schedule
 
 from .economics import CENT, ZERO, Month, per_mtok
@@ -119,12 +120,16 @@ def model_lives(ledger: Ledger) -> dict[str, ModelLife]:
         life.months.append(ModelMonth(Month(int(row["year"]), int(row["month"])), *figures))
     for life in lives.values():
         life.months.sort(key=lambda month: (month.month.year, month.month.month))
-    # A model has tokens, or training cost (one still in training), or a record; another
-    # leaf (an unattributed COGS line, say) is not a model.
+    # A model has tokens, or a record, or training cost and a name the books meter or drive
+    # training by (one still in training); another leaf (an unattributed COGS line, a sub-line
+    # such as Expenses:RnD:Evals:Compute:Safety) is not a model, as --compare reads them.
+    known = trained_or_metered_models(ledger.entries, ledger.options)
     return {
         name: life
         for name, life in sorted(lives.items())
-        if life.total("million_tokens") > 0 or life.total("training_cost") != 0 or name in by_name
+        if life.total("million_tokens") > 0
+        or name in by_name
+        or (life.total("training_cost") != 0 and name in known)
     }
 
 
@@ -149,8 +154,19 @@ def _first_day(month: Month) -> datetime.date:
     return datetime.date(month.year, month.month, 1)
 
 
-def amortised(life: ModelLife, method: str) -> Decimal | None:
-    """Training amortised over the books' months by ``method``; None without a record."""
+def books_last_month(ledger: Ledger) -> datetime.date | None:
+    """The first day of the books' last month with a transaction: where the model-as-company
+    view's schedules stop (``ailab_books.plugins.amortise``), whatever the model's own last row."""
+    dates = [entry.date for entry in ledger.entries if isinstance(entry, data.Transaction)]
+    return max(dates).replace(day=1) if dates else None
+
+
+def amortised(life: ModelLife, method: str, through: datetime.date | None = None) -> Decimal | None:
+    """Training amortised over the books' months by ``method``; None without a record.
+
+    ``through`` is the books' last month (:func:`books_last_month`); without it, the model's
+    own last month. A model still in service but no longer metered (nor charged) in the books'
+    last months is amortised through them too, as the plugin does."""
     record = life.record
     if record is None or not life.months:
         return None
@@ -165,7 +181,7 @@ def amortised(life: ModelLife, method: str) -> Decimal | None:
         record.end_of_life,
         record.lifetime_mtok,
         method,
-        _first_day(life.months[-1].month),
+        max(through or _first_day(life.months[-1].month), _first_day(life.months[-1].month)),
         record.retirement_month,
     )
     return sum((row.amortised for row in rows), ZERO)
@@ -175,14 +191,14 @@ def _after(gross: Decimal, charge: Decimal | None, tokens: Decimal) -> Decimal |
     return None if charge is None else per_mtok(gross - charge, tokens)
 
 
-def life_row(life: ModelLife) -> dict[str, object]:
+def life_row(life: ModelLife, through: datetime.date | None = None) -> dict[str, object]:
     tokens = life.total("million_tokens")
     training = life.total("training_cost")
     gross = life.total("gross_margin")
     memo = life.record.training_before_books if life.record else None
     payback = payback_month(life.months, training)
     with_memo = payback_month(life.months, training + (memo or ZERO))
-    charges = {method: amortised(life, method) for method in METHODS}
+    charges = {method: amortised(life, method, through) for method in METHODS}
     return {
         "model": life.name,
         "launch": life.record.launch.isoformat() if life.record else None,
@@ -203,7 +219,8 @@ def life_row(life: ModelLife) -> dict[str, object]:
 
 def life_table(ledger: Ledger) -> pd.DataFrame:
     """One row per model over the whole books (the life table)."""
-    rows = [life_row(life) for life in model_lives(ledger).values()]
+    through = books_last_month(ledger)
+    rows = [life_row(life, through) for life in model_lives(ledger).values()]
     return pd.DataFrame(rows, columns=COLUMNS, dtype=object)
 
 
