@@ -1,0 +1,245 @@
+"""Every feed on exports it has not seen: other values, other layouts, ordinary mistakes.
+
+Each feed is written here the way another exporter writes it (columns in another
+order and case, extra columns, CRLF line ends, a byte-order mark, quoted fields,
+blank lines at the end, offsets in times, a job across two month ends, a running
+job), extracted with `lab-import extract` (its `main()`), and checked as the
+judges of issue 9 do: the totals against sums computed here from the raw rows,
+books plus output through bean-check with the books' plugins, each malformed row
+named with its file and row, and a second import adding nothing.
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib.util
+import shutil
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+from beancount.core import data
+from beancount.parser import parser
+from helpers import books_plus
+
+from ailab_books.importers import cli
+from ailab_books.importers.config import load_config
+from ailab_books.importers.usage import aggregate
+from ailab_books.importers.usage_settings import usage_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+BOOKS = ROOT / "ledger" / "main.beancount"
+SAMPLE_CONFIG = (ROOT / "importers" / "samples" / "imports.toml").read_text(encoding="utf-8")
+
+
+def config(tmp_path: Path) -> Path:
+    """The samples' configuration with the books given by absolute path."""
+    path = tmp_path / "imports.toml"
+    path.write_text(
+        SAMPLE_CONFIG.replace('ledger = "../../ledger/main.beancount"', f'ledger = "{BOOKS}"'),
+        encoding="utf-8",
+    )
+    return path
+
+
+def extract(tmp_path: Path, folder: Path, out: Path, *extra: str) -> int:
+    return cli.main(["--config", str(config(tmp_path)), "extract", str(folder), "-o", str(out), *extra])
+
+
+def postings_of(path: Path, unit: str | None = None) -> dict[str, Decimal]:
+    """Every posting of the extracted file (in `unit`, or any), summed per account (commented duplicates
+    do not load)."""
+    entries, errors, _ = parser.parse_file(str(path))  # parsed alone: its accounts are the books'
+    assert errors == []
+    totals: dict[str, Decimal] = {}
+    for entry in entries:
+        if isinstance(entry, data.Transaction):
+            for posting in entry.postings:
+                assert posting.units is not None and posting.units.number is not None
+                if unit is not None and posting.units.currency != unit:
+                    continue
+                totals[posting.account] = totals.get(posting.account, Decimal(0)) + posting.units.number
+    return totals
+
+
+def bean_check(tmp_path: Path, out: Path) -> tuple[int, str, str]:
+    together = books_plus(tmp_path, out)  # the books' plugins must run on the output too
+    bean_check = Path(sys.executable).with_name("bean-check")
+    result = subprocess.run([str(bean_check), str(together)], capture_output=True, text=True, check=False)
+    return result.returncode, result.stdout, result.stderr
+
+
+def extracted_again_adds_nothing(tmp_path: Path, folder: Path, out: Path, *extra: str) -> None:
+    together = books_plus(tmp_path, out)
+    again = tmp_path / "again.beancount"
+    assert extract(tmp_path, folder, again, "-e", str(together), *extra) == 0
+    assert [
+        line for line in again.read_text().splitlines() if line and not line.startswith((";", "****"))
+    ] == []
+
+
+# --- usage metering ---------------------------------------------------------------------------------
+
+USAGE_ROWS = [
+    # tier, model, timestamp, input, cached, output, requests, customer
+    ("api", "orion-4", "2026-12-01T00:30:00+01:00", 1000, 10, 500, 1, "c1"),  # November in UTC
+    ("api", "orion-4", "2026-12-15 10:00:00", 2000, 0, 700, 2, "c,2"),
+    ("enterprise", "wren-3", "2026-12-31T23:59:59Z", 5, 0, 5, 1, "c3"),
+    ("free", "wren-3", "2027-01-01T00:59:59+01:00", 7, 3, 11, 1, "c4"),  # December in UTC
+]
+
+
+def usage_csv(path: Path) -> Path:
+    """The log as another exporter writes it: a BOM, capitalised names in another order, CRLF, quoted
+    fields, two blank lines at the end."""
+    lines = ["Tier,Model,TimeStamp,Input_Tokens,Cached_Input_Tokens,Output_Tokens,Requests,Customer"]
+    lines += [
+        f'"{tier}",{model},{stamp},{inp},{cached},{out},{requests},"{customer}"'
+        for tier, model, stamp, inp, cached, out, requests, customer in USAGE_ROWS
+    ]
+    path.write_bytes(b"\xef\xbb\xbf" + ("\r\n".join(lines) + "\r\n\r\n\r\n").encode())
+    return path
+
+
+def gpu_drivers(feeds: Path) -> None:
+    """An OpenCost export of November and December: with GPU-hours for the months the log extends the books
+    to, the books' GPU pool has a driver to split by, so bean-check speaks of the usage entries only."""
+    (feeds / "allocation.csv").write_text(
+        "name,cluster,start,end,gpuHours\n"
+        "serve-api-orion,k8s-serve,2026-11-01T00:00:00Z,2026-12-01T00:00:00Z,100\n"
+        "serve-api-orion,k8s-serve,2026-12-01T00:00:00Z,2027-01-01T00:00:00Z,100\n"
+    )
+
+
+def usage_totals() -> dict[str, Decimal]:
+    """Input + output tokens per account, in MTOK, summed here from the rows (the samples' weights)."""
+    tiers = {"api": "API", "enterprise": "Enterprise", "free": "Free"}
+    models = {"orion-4": "Orion", "wren-3": "Wren"}
+    totals: dict[str, Decimal] = {}
+    for tier, model, _, inp, _, out, _, _ in USAGE_ROWS:
+        account = f"Equity:Stats:Tokens:{tiers[tier]}:{models[model]}"
+        totals[account] = totals.get(account, Decimal(0)) + Decimal(inp + out) / 1_000_000
+    totals["Equity:Stats:Offset"] = -sum(totals.values(), Decimal(0))
+    return totals
+
+
+def test_a_usage_log_with_capitalised_names_crlf_and_blank_last_lines_imports(tmp_path: Path) -> None:
+    """Found: a capitalised header was skipped (exit 0, nothing imported), and blank last lines refused
+    the file."""
+    feeds = tmp_path / "feeds"
+    feeds.mkdir()
+    usage_csv(feeds / "log-2026-12.csv")
+    gpu_drivers(feeds)
+    out = tmp_path / "out.beancount"
+    assert extract(tmp_path, feeds, out) == 0
+    assert postings_of(out, "MTOK") == usage_totals()
+    assert bean_check(tmp_path, out) == (0, "", "")
+    extracted_again_adds_nothing(tmp_path, feeds, out)
+
+
+def test_a_parquet_log_with_capitalised_names_and_zoned_times_imports(tmp_path: Path) -> None:
+    feeds = tmp_path / "feeds"
+    feeds.mkdir()
+    csv_log = usage_csv(tmp_path / "log.csv")
+    parquet = feeds / "log-2026-12.parquet"
+    with duckdb.connect() as connection:
+        connection.execute("SET TimeZone = 'UTC'")
+        connection.execute(
+            f"COPY (SELECT Customer, CAST(TimeStamp AS TIMESTAMPTZ) AS TimeStamp, Model, Tier, "
+            "CAST(Input_Tokens AS INTEGER) AS Input_Tokens, CAST(Cached_Input_Tokens AS BIGINT) AS "
+            "Cached_Input_Tokens, CAST(Output_Tokens AS UBIGINT) AS Output_Tokens, "
+            "CAST(Requests AS SMALLINT) AS Requests "
+            f"FROM read_csv('{csv_log}', all_varchar = true)) TO '{parquet}' (FORMAT parquet)"
+        )
+    gpu_drivers(feeds)
+    out = tmp_path / "out.beancount"
+    assert extract(tmp_path, feeds, out) == 0
+    assert postings_of(out, "MTOK") == usage_totals()
+    assert bean_check(tmp_path, out) == (0, "", "")
+
+
+def test_the_usage_log_with_a_trailing_blank_line_still_refuses_one_inside(tmp_path: Path) -> None:
+    log = tmp_path / "log.csv"
+    log.write_text(
+        "timestamp,model,tier,input_tokens,cached_input_tokens,output_tokens,requests\n"
+        "2026-12-01T00:00:00Z,orion-4,api,1,0,1,1\n\n"
+        "2026-12-01T00:00:00Z,orion-4,api,1,0,1,1\n\n"
+    )
+    out = tmp_path / "out.beancount"
+    assert extract(tmp_path, tmp_path, out) == 1
+    assert not out.exists()
+
+
+_NO_SPARK = (
+    "pyspark is not installed (pip install '.[spark]')"
+    if importlib.util.find_spec("pyspark") is None
+    else "no Java runtime on PATH"
+    if shutil.which("java") is None
+    else None
+)
+
+
+@pytest.mark.skipif(_NO_SPARK is not None, reason=str(_NO_SPARK))
+@pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas")
+def test_duckdb_and_spark_agree_on_the_unseen_log(tmp_path: Path) -> None:
+    (tmp_path / "imports.toml").write_text(config(tmp_path).read_text())
+    settings = usage_settings(load_config(tmp_path / "imports.toml"))
+    log = str(usage_csv(tmp_path / "log.csv"))
+    assert aggregate([log], settings, "spark") == aggregate([log], settings, "duckdb")
+    parquet = str(tmp_path / "log.parquet")
+    with duckdb.connect() as connection:
+        connection.execute(
+            f"COPY (SELECT TimeStamp, Model, Tier, CAST(Input_Tokens AS UBIGINT) AS Input_Tokens, "
+            "CAST(Cached_Input_Tokens AS UINTEGER) AS Cached_Input_Tokens, Output_Tokens, Requests "
+            f"FROM read_csv('{log}', all_varchar = true)) TO '{parquet}' (FORMAT parquet)"
+        )
+    assert aggregate([parquet], settings, "spark") == aggregate([parquet], settings, "duckdb")
+    figures = [
+        [(entry.meta["import-id"], [(p.account, p.units) for p in entry.postings]) for entry in entries]
+        for entries in (aggregate([parquet], settings, "duckdb"), aggregate([log], settings, "duckdb"))
+    ]
+    assert figures[0] == figures[1]
+
+
+# --- timesheets and Slurm ----------------------------------------------------------------------------
+
+
+def test_timesheets_and_slurm_of_another_month_import_with_exact_totals(tmp_path: Path) -> None:
+    feeds = tmp_path / "feeds"
+    feeds.mkdir()
+    sheet = (
+        "Hours,Activity,Note,Team,Employee,Date\r\n"
+        '"7.5",serving,"night, shift",datacenter-ops,z.ali,2026-12-01\r\n'
+        "2.25,training,,datacenter-ops,z.ali,2026-12-01\r\n"
+        "8,rollouts,,datacenter-ops,q.ng,2026-12-31\r\n"
+        " 1.125 ,serving,,datacenter-ops,q.ng,2027-01-02\r\n\r\n\r\n"
+    )
+    (feeds / "ts-2026-12.csv").write_bytes(b"\xef\xbb\xbf" + sheet.encode())
+    (feeds / "sacct-2026-12.txt").write_text(
+        "JobID|Cluster|Account|QOS|Start|End|AllocTRES|State|NNodes\n"
+        # 16 GPUs across November's end: 4 h each side
+        "2001|vega|pretrain-orion|high|2026-11-30T20:00:00|2026-12-01T04:00:00|cpu=64,gres/gpu=16|COMPLETED|2\n"
+        "2001.batch|vega|pretrain-orion||2026-11-30T20:00:00|2026-12-01T04:00:00|gres/gpu=8|COMPLETED|1\n"
+        # typed GPUs only, across December's end: 2 h + 1 h
+        "2002|vega|sft-wren|normal|2026-12-31T22:00:00|2027-01-01T01:00:00|gres/gpu:a100=4|COMPLETED|1\n"
+        # running: cut at the export time, 48 h in December and 24 h in January
+        "2003|vega|evals|normal|2026-12-30T00:00:00|Unknown|gres/gpu=2|RUNNING|1\n"
+        # an offset: 2 h
+        "2004|vega|rl-rollouts|normal|2026-12-05T10:00:00+0100|2026-12-05T12:00:00+0100|gres/gpu=3|COMPLETED|1\n"
+    )
+    out = tmp_path / "out.beancount"
+    assert extract(tmp_path, feeds, out, "--export-time", "2027-01-02T00:00:00") == 0
+    hours = {"Serving": Decimal("8.625"), "Training": Decimal("2.25"), "Rollouts": Decimal(8)}
+    gpuh = {"Training:Orion": 16 * 8, "Training:Wren": 4 * 3, "Evals": 2 * 72, "Rollouts": 3 * 2}
+    expected = {f"Equity:Stats:Hours:DatacenterOps:{k}": v for k, v in hours.items()}
+    expected |= {f"Equity:Stats:GPUH:{k}": Decimal(v) for k, v in gpuh.items()}
+    expected["Equity:Stats:Offset"] = -sum(expected.values(), Decimal(0))
+    assert postings_of(out) == expected
+    text = out.read_text()
+    assert 'import-id: "slurm/2026-11/vega"' in text and 'import-id: "slurm/2027-01/vega"' in text
+    assert bean_check(tmp_path, out) == (0, "", "")
+    extracted_again_adds_nothing(tmp_path, feeds, out, "--export-time", "2027-01-02T00:00:00")
+    assert datetime.date(2027, 1, 31).isoformat() in text
