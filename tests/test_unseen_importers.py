@@ -11,12 +11,14 @@ named with its file and row, and a second import adding nothing.
 
 from __future__ import annotations
 
+import csv
 import datetime
 import importlib.util
+import io
 import shutil
 import subprocess
 import sys
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import duckdb
@@ -243,3 +245,109 @@ def test_timesheets_and_slurm_of_another_month_import_with_exact_totals(tmp_path
     assert bean_check(tmp_path, out) == (0, "", "")
     extracted_again_adds_nothing(tmp_path, feeds, out, "--export-time", "2027-01-02T00:00:00")
     assert datetime.date(2027, 1, 31).isoformat() in text
+
+
+# --- FOCUS -------------------------------------------------------------------------------------------
+
+FOCUS_COLUMNS = [
+    "Tags",
+    "ChargeClass",
+    "BilledCost",
+    "ServiceCategory",
+    "InvoiceId",
+    "BillingAccountId",
+    "x_Custom",
+    "BillingCurrency",
+    "ChargeCategory",
+    "ChargePeriodStart",
+    "ChargePeriodEnd",
+    "BillingPeriodStart",
+    "BillingPeriodEnd",
+    "InvoiceIssuerName",
+    "ChargeDescription",
+]
+OCT = ("2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z")
+FOCUS_ROWS = [
+    # tags, class, cost, service, invoice, account, custom, currency, category, charge period, billing period
+    ('{"workload": "serving"}', "NULL", "1.23456789E4", "Compute", "INV-11", "acct/9", "x", "USD", "Usage",
+     "2026-10-01T00:00:00Z", "2026-10-02T00:00:00Z", *OCT, "Nimbus", 'gpu, "hot"'),
+    ('{"workload": "training", "team": 3}', "", "0.004999", "Storage", "INV-11", "acct/9", "", "USD", "Usage",
+     "2026-10-01T00:00:00+00:00", "2026-10-30T00:00:00+00:00", *OCT, "Nimbus", "s3"),
+    ('{"workload": "training"}', "", "-100.005", "Compute", "INV-11", "acct/9", "", "USD", "Credit",
+     "2026-10-01 00:00:00", "2026-11-01 00:00:00", *OCT, "Nimbus", "credit"),
+    ('{"workload": "evals"}', "Correction", "-33.333", "Compute", "INV-11", "acct/9", "", "USD", "Usage",
+     "2026-09-01T00:00:00Z", "2026-10-01T00:00:00Z", *OCT, "Nimbus", "fix"),
+    ("", "", "12.50", "Other", "INV-11", "acct/9", "", "USD", "Tax", *OCT, *OCT, "Nimbus", "tax"),
+    ("", "", "-2.005", "Other", "INV-11", "acct/9", "", "USD", "Tax", *OCT, *OCT, "Nimbus", "tax refund"),
+    ("{}", "", "7.777", "Other", "INV-11", "acct/9", "", "USD", "Purchase", *OCT, *OCT, "Nimbus", "support"),
+    ('{"workload": "evals-eu"}', "", "1000.015", "Compute", "E-7", "eu", "", "EUR", "Usage", *OCT, *OCT,
+     "Brisa", "l40s"),
+    ('{"workload": "evals-eu"}', "", "-50", "Compute", "E-7", "eu", "", "EUR", "Credit", *OCT, *OCT, "Brisa",
+     "promo"),
+    ("", "", "190.0028", "Other", "E-7", "eu", "", "EUR", "Tax", *OCT, *OCT, "Brisa", "VAT"),
+]  # fmt: skip
+
+
+def focus_csv(path: Path, rows: list[tuple[str, ...]] = FOCUS_ROWS) -> Path:
+    """A bill as another exporter writes it: a BOM, columns in another order, an extra column, CRLF,
+    quoted cells, E notation, `NULL`, offsets, blank lines at the end."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(FOCUS_COLUMNS)
+    writer.writerows(rows)
+    path.write_bytes(b"\xef\xbb\xbf" + buffer.getvalue().encode() + b"\r\n\r\n")
+    return path
+
+
+def payables() -> dict[str, Decimal]:
+    """Each currency's payable: minus the sum of its invoice's BilledCost, to the cent, half up."""
+    sums: dict[str, Decimal] = {}
+    for row in FOCUS_ROWS:
+        sums[row[7]] = sums.get(row[7], Decimal(0)) + Decimal(row[2])
+    return {currency: -total.quantize(Decimal("0.01"), ROUND_HALF_UP) for currency, total in sums.items()}
+
+
+def test_a_focus_bill_in_usd_and_eur_imports_to_its_billed_cost(tmp_path: Path) -> None:
+    feeds = tmp_path / "feeds"
+    feeds.mkdir()
+    focus_csv(feeds / "bill-2026-10.csv")
+    out = tmp_path / "out.beancount"
+    assert extract(tmp_path, feeds, out) == 0
+    expected = payables()
+    usd, eur = postings_of(out, "USD"), postings_of(out, "EUR")
+    assert usd["Liabilities:AccountsPayable"] == expected["USD"] == Decimal("-12230.62")
+    assert eur["Liabilities:AccountsPayable:EUR"] == expected["EUR"] == Decimal("-1140.02")
+    assert sum(usd.values()) == sum(eur.values()) == 0
+    assert usd["Expenses:SGA:Taxes:Cloud"] == Decimal("10.50") and eur["Expenses:SGA:Taxes:Cloud"] == 190
+    assert 'corrects: "2026-09"' in out.read_text()
+    assert bean_check(tmp_path, out) == (0, "", "")
+    extracted_again_adds_nothing(tmp_path, feeds, out)
+
+
+def test_a_focus_parquet_with_typed_columns_gives_the_csv_entries(tmp_path: Path) -> None:
+    source = focus_csv(tmp_path / "bill.csv")
+    feeds = tmp_path / "feeds"
+    feeds.mkdir()
+    with duckdb.connect() as connection:
+        connection.execute("SET TimeZone = 'UTC'")
+        connection.execute(
+            "COPY (SELECT * REPLACE (CAST(BilledCost AS DOUBLE) AS BilledCost, "
+            + ", ".join(
+                f"CAST({column} AS TIMESTAMPTZ) AS {column}"
+                for column in (
+                    "ChargePeriodStart",
+                    "ChargePeriodEnd",
+                    "BillingPeriodStart",
+                    "BillingPeriodEnd",
+                )
+            )
+            + f") FROM read_csv('{source}', all_varchar = true)) "
+            + f"TO '{feeds / 'bill.parquet'}' (FORMAT parquet)"
+        )
+    from_parquet, from_csv = tmp_path / "parquet.beancount", tmp_path / "csv.beancount"
+    assert extract(tmp_path, feeds, from_parquet) == 0
+    (feeds / "bill.parquet").unlink()
+    focus_csv(feeds / "bill.csv")
+    assert extract(tmp_path, feeds, from_csv) == 0
+    for unit in ("USD", "EUR"):
+        assert postings_of(from_parquet, unit) == postings_of(from_csv, unit)
