@@ -351,3 +351,57 @@ def test_a_focus_parquet_with_typed_columns_gives_the_csv_entries(tmp_path: Path
     assert extract(tmp_path, feeds, from_csv) == 0
     for unit in ("USD", "EUR"):
         assert postings_of(from_parquet, unit) == postings_of(from_csv, unit)
+
+
+def focus_row(index: int, **cells: str) -> tuple[str, ...]:
+    """A row of FOCUS_ROWS with some cells changed."""
+    row = list(FOCUS_ROWS[index])
+    for column, text in cells.items():
+        row[FOCUS_COLUMNS.index(column)] = text
+    return tuple(row)
+
+
+def refused(
+    tmp_path: Path, feeds: Path, capsys: pytest.CaptureFixture[str], *extra: str
+) -> list[tuple[str, int, str]]:
+    """The problems `lab-import extract` prints for a folder it refuses: (file name, row, message)."""
+    out = tmp_path / "out.beancount"
+    capsys.readouterr()
+    assert extract(tmp_path, feeds, out, *extra) == 1
+    assert not out.exists()
+    problems = []
+    for line in capsys.readouterr().err.splitlines():
+        path, row, message = line.split(":", 2)
+        problems.append((Path(path).name, int(row), message.strip()))
+    return problems
+
+
+def test_every_malformed_focus_row_is_named_at_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    feeds = tmp_path / "feeds"
+    feeds.mkdir()
+    bad = [
+        focus_row(0, BilledCost="1,234.50"),
+        focus_row(0, BillingCurrency="usd"),
+        focus_row(0, InvoiceId=""),
+        focus_row(0, Tags='{"workload": "serivng"}'),
+        focus_row(0, BillingCurrency="GBP"),
+        focus_row(0, ChargePeriodStart="10/1/26"),
+        focus_row(0, ChargeCategory="Refund"),
+        focus_row(0, BilledCost="NaN"),
+        focus_row(7, BillingCurrency="USD"),
+        # Found: a tag written twice was read as its last value, routing the line to training.
+        focus_row(0, Tags='{"workload": "serving", "workload": "training"}'),
+    ]
+    focus_csv(feeds / "bill.csv", FOCUS_ROWS + bad)
+    first = len(FOCUS_ROWS) + 2  # the header is line 1
+    problems = refused(tmp_path, feeds, capsys)
+    assert [(name, row) for name, row, _ in problems] == [("bill.csv", first + n) for n in range(len(bad))]
+    messages = [message for _, _, message in problems]
+    assert messages[0].startswith("BilledCost '1,234.50' is not a number")
+    assert messages[3].startswith("unknown workload label 'serivng'")
+    assert messages[8].startswith("BillingCurrency USD differs from EUR on row 9")
+    assert messages[9] == (
+        'Tags has the tag \'workload\' twice: \'{"workload": "serving", "workload": "training"}\''
+    )
