@@ -405,3 +405,48 @@ def test_every_malformed_focus_row_is_named_at_its_line(
     assert messages[9] == (
         'Tags has the tag \'workload\' twice: \'{"workload": "serving", "workload": "training"}\''
     )
+
+
+def test_malformed_scheduler_and_timesheet_rows_are_named_at_their_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    feeds = tmp_path / "feeds"
+    feeds.mkdir()
+    (feeds / "sacct.txt").write_text(
+        "JobID|Cluster|Account|QOS|Start|End|AllocTRES|State\n"
+        "1|vega|evals||2026-12-02T00:00:00|2026-12-01T00:00:00|gres/gpu=8|COMPLETED\n"
+        "2|vega|nobody||2026-12-02T00:00:00|2026-12-03T00:00:00|gres/gpu=8|COMPLETED\n"
+        "3|vega|evals||2026-12-02 00:00:00|2026-12-03T00:00:00|gres/gpu=8|COMPLETED\n"
+        "4|vega|evals||2026-12-02T00:00:00|2026-12-03T00:00:00|gres/gpu=1.5|COMPLETED\n"
+        "5|vega|evals||2026-12-02T00:00:00|2026-12-03T00:00:00|gres/gpu=8\n"
+        # Found: a key written twice was read as its last value (5 GPUs, not 2).
+        "6|vega|evals||2026-12-04T00:00:00|2026-12-04T01:00:00|gres/gpu=2,gres/gpu=5|COMPLETED\n"
+        "7|vega|evals||2026-12-04T00:00:00|2026-12-04T01:00:00|gres/gpu:a100=2,gres/gpu:a100=2|COMPLETED\n"
+        "8|vega|evals||2026-12-04T00:00:00|2026-12-04T01:00:00|gres/gpu=2|COMPLETED\n"
+    )
+    (feeds / "sheet.csv").write_text(
+        "date,employee,team,activity,hours\r\n"
+        "2026-12-01,z.ali,datacenter-ops,serving,Infinity\r\n"
+        "2026-12-01,z.ali,datacenter-ops,Serving,1\r\n"
+        "2026-12-02,,datacenter-ops,serving,1\r\n"
+        "2026-12-03,q.ng,datacenter-ops,serving,\r\n"
+        "2026-12-04,q.ng,datacenter-ops,serving,-1\r\n"
+        "2026-12-05,q.ng,datacenter-ops,serving,4\r\n"
+    )
+    (feeds / "allocation.csv").write_text(
+        "name,cluster,start,end,gpuHours\n"
+        "serve-api-orion,k8s,2026-12-01T00:00:00+01:00,2026-12-02T00:00:00+01:00,10\n"
+        "serve-api-wren,k8s,2026-12-01T00:00:00Z,2026-12-02T00:00:00Z,NaN\n"
+        "serve-api-wren,k8s,2026-12-02T00:00:00Z,2026-12-03T00:00:00Z,1.1234567\n"
+        "serve-api-wren,k8s,2026-12-03T00:00:00,2026-12-04T00:00:00Z,1\n"
+        "serve-api-wren,k8s,2026-12-05T00:00:00Z,2026-12-06T00:00:00Z,1\n"
+    )
+    problems = refused(tmp_path, feeds, capsys, "--export-time", "2027-01-01T00:00:00")
+    assert sorted((name, row) for name, row, _ in problems) == sorted(
+        [("allocation.csv", row) for row in (2, 3, 4, 5)]
+        + [("sacct.txt", row) for row in (2, 3, 4, 5, 6, 7, 8)]
+        + [("sheet.csv", row) for row in (2, 3, 4, 5, 6)]
+    )
+    messages = {(name, row): message for name, row, message in problems}
+    assert messages[("sacct.txt", 7)] == "malformed AllocTRES 'gres/gpu=2,gres/gpu=5'"
+    assert messages[("sacct.txt", 8)] == "malformed AllocTRES 'gres/gpu:a100=2,gres/gpu:a100=2'"
