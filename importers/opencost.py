@@ -113,7 +113,8 @@ class OpenCostImporter(FeedImporter):
     def identify(self, filepath: str) -> bool:
         if filepath.endswith(".json"):
             try:
-                with open(filepath, encoding="utf-8") as file:
+                # utf-8-sig: a byte-order mark (PowerShell's, Notepad's) is no part of the JSON.
+                with open(filepath, encoding="utf-8-sig") as file:
                     head = file.read(SNIFF_BYTES)
             except (OSError, UnicodeDecodeError):
                 return False
@@ -177,7 +178,7 @@ class OpenCostImporter(FeedImporter):
 
     def read_json(self, filepath: str, problems: list[FeedProblem]) -> list[Allocation]:
         try:
-            text = Path(filepath).read_text(encoding="utf-8")
+            text = Path(filepath).read_text(encoding="utf-8-sig")
             document = json.loads(text, parse_float=Decimal, object_pairs_hook=unique_keys)
         except (OSError, UnicodeDecodeError) as error:
             raise FeedRejected([FeedProblem(filepath, None, f"cannot read: {error}")]) from None

@@ -450,3 +450,43 @@ def test_malformed_scheduler_and_timesheet_rows_are_named_at_their_lines(
     messages = {(name, row): message for name, row, message in problems}
     assert messages[("sacct.txt", 7)] == "malformed AllocTRES 'gres/gpu=2,gres/gpu=5'"
     assert messages[("sacct.txt", 8)] == "malformed AllocTRES 'gres/gpu:a100=2,gres/gpu:a100=2'"
+
+
+# --- OpenCost ----------------------------------------------------------------------------------------
+
+
+def test_an_opencost_json_with_a_bom_crlf_and_daily_steps_imports_to_its_gpu_hours(tmp_path: Path) -> None:
+    """Found: a JSON export with a byte-order mark (PowerShell writes one) was skipped, exit 0."""
+    hours = {"serve-api-orion": "23.99999", "__idle__": "1e-05", "serve-free-wren": "12"}
+    clusters = {"serve-api-orion": "k8s-a", "__idle__": "k8s-a", "serve-free-wren": "k8s-b"}
+    steps = []
+    # November's last day too: books extended into December need November's drivers as well.
+    for day in ("2026-11-30", "2026-12-01", "2026-12-02"):
+        following = datetime.date.fromisoformat(day) + datetime.timedelta(days=1)
+        start, end = f"{day}T00:00:00+00:00", f"{following}T00:00:00Z"
+        steps.append(
+            "{"
+            + ", ".join(
+                f'"{name}": {{"gpuHours": {hours[name]}, "name": "{name}", "totalCost": 1.5, '
+                f'"window": {{"end": "{end}", "start": "{start}"}}, '
+                f'"properties": {{"cluster": "{clusters[name]}", "namespace": "{name}"}}}}'
+                for name in hours
+            )
+            + "}"
+        )
+    document = '{\r\n"code": 200,\r\n"data": [\r\n' + ",\r\n".join(steps) + "\r\n]\r\n}\r\n"
+    feeds = tmp_path / "feeds"
+    feeds.mkdir()
+    (feeds / "allocation.json").write_bytes(b"\xef\xbb\xbf" + document.encode())
+    out = tmp_path / "out.beancount"
+    assert extract(tmp_path, feeds, out) == 0
+    accounts = {
+        "serve-api-orion": "Equity:Stats:GPUH:Serving:API-Orion",
+        "__idle__": "Equity:Stats:GPUH:Idle",
+        "serve-free-wren": "Equity:Stats:GPUH:Serving:Free-Wren",
+    }
+    expected = {accounts[name]: 3 * Decimal(text) for name, text in hours.items()}
+    expected["Equity:Stats:Offset"] = -sum(expected.values(), Decimal(0))
+    assert postings_of(out) == expected
+    assert bean_check(tmp_path, out) == (0, "", "")
+    extracted_again_adds_nothing(tmp_path, feeds, out)
