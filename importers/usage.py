@@ -61,6 +61,7 @@ from .usage_sql import (
     AGGREGATE,
     COUNT_COLUMNS,
     NAIVE,
+    NAIVE_NANOSECONDS,
     REQUIRED_COLUMNS,
     TEXT,
     TIMESTAMP,
@@ -262,6 +263,8 @@ def aggregate(
         )
         if len(time_types) > 1 or not time_types <= TIME_TYPES:
             timestamps = TEXT  # text in some file, or typed differently by different files: read as text
+        elif time_types == {"TIMESTAMP_NS"}:
+            timestamps = NAIVE_NANOSECONDS
         elif time_types <= NAIVE_TIME_TYPES:
             timestamps = NAIVE
         else:

@@ -175,6 +175,45 @@ def test_the_usage_log_with_a_trailing_blank_line_still_refuses_one_inside(tmp_p
     assert not out.exists()
 
 
+def nanosecond_log(path: Path) -> Path:
+    """A Parquet log with nanosecond timestamps (pandas' and pyarrow's default), one a nanosecond
+    before December."""
+    with duckdb.connect() as connection:
+        connection.execute(
+            "COPY (SELECT CAST(stamp AS TIMESTAMP_NS) AS timestamp, 'orion-4' AS model, 'api' AS tier, "
+            "CAST(tokens AS BIGINT) AS input_tokens, 0 AS cached_input_tokens, 0 AS output_tokens, "
+            "1 AS requests FROM (VALUES ('2026-11-30 23:59:59.999999999', 1), ('2026-12-01 00:00:00', 10)) "
+            f"AS log(stamp, tokens)) TO '{path}' (FORMAT parquet)"
+        )
+    return path
+
+
+def test_a_nanosecond_before_the_month_end_stays_in_its_month(tmp_path: Path) -> None:
+    """Found: DuckDB's cast of a nanosecond timestamp rounds, putting 23:59:59.9999999 on 30 November
+    into December (Spark refused the file)."""
+    (tmp_path / "imports.toml").write_text(config(tmp_path).read_text())
+    settings = usage_settings(load_config(tmp_path / "imports.toml"))
+    entries = aggregate([str(nanosecond_log(tmp_path / "log.parquet"))], settings, "duckdb")
+    assert figures_of(entries) == [
+        ("usage/2026-11/API/Orion", [("Equity:Stats:Tokens:API:Orion", Decimal("0.000001"))]),
+        ("usage/2026-12/API/Orion", [("Equity:Stats:Tokens:API:Orion", Decimal("0.000010"))]),
+    ]
+
+
+def figures_of(entries: list[data.Directive]) -> list[tuple[str, list[tuple[str, Decimal]]]]:
+    """Each entry's import-id and its postings but the offset: what it states, not where it was read."""
+    figures = []
+    for entry in entries:
+        assert isinstance(entry, data.Transaction)
+        postings = []
+        for posting in entry.postings:
+            assert posting.units is not None and posting.units.number is not None
+            if posting.account != "Equity:Stats:Offset":
+                postings.append((posting.account, posting.units.number))
+        figures.append((str(entry.meta["import-id"]), postings))
+    return figures
+
+
 _NO_SPARK = (
     "pyspark is not installed (pip install '.[spark]')"
     if importlib.util.find_spec("pyspark") is None
@@ -199,11 +238,11 @@ def test_duckdb_and_spark_agree_on_the_unseen_log(tmp_path: Path) -> None:
             f"FROM read_csv('{log}', all_varchar = true)) TO '{parquet}' (FORMAT parquet)"
         )
     assert aggregate([parquet], settings, "spark") == aggregate([parquet], settings, "duckdb")
-    figures = [
-        [(entry.meta["import-id"], [(p.account, p.units) for p in entry.postings]) for entry in entries]
-        for entries in (aggregate([parquet], settings, "duckdb"), aggregate([log], settings, "duckdb"))
-    ]
-    assert figures[0] == figures[1]
+    assert figures_of(aggregate([parquet], settings, "duckdb")) == figures_of(
+        aggregate([log], settings, "duckdb")
+    )
+    nanoseconds = str(nanosecond_log(tmp_path / "ns.parquet"))
+    assert aggregate([nanoseconds], settings, "spark") == aggregate([nanoseconds], settings, "duckdb")
 
 
 # --- timesheets and Slurm ----------------------------------------------------------------------------
@@ -267,7 +306,7 @@ FOCUS_COLUMNS = [
     "ChargeDescription",
 ]
 OCT = ("2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z")
-FOCUS_ROWS = [
+FOCUS_ROWS: list[tuple[str, ...]] = [
     # tags, class, cost, service, invoice, account, custom, currency, category, charge period, billing period
     ('{"workload": "serving"}', "NULL", "1.23456789E4", "Compute", "INV-11", "acct/9", "x", "USD", "Usage",
      "2026-10-01T00:00:00Z", "2026-10-02T00:00:00Z", *OCT, "Nimbus", 'gpu, "hot"'),
