@@ -225,6 +225,8 @@ class SparkEngine:
                     .option("escape", '"')  # RFC 4180's doubled quote, as DuckDB and Python read it
                     .csv(file.path)
                 )
+                # The header's names as DuckDB is given them (stripped, lower-cased: `schema`), by position.
+                frame = frame.toDF(*file.header)
                 order = Window.orderBy(F.monotonically_increasing_id())
                 row = F.row_number().over(order) + 1
             frames.append(frame.select(F.lit(file.path).alias("source_file"), row.alias("source_row"), *raws))

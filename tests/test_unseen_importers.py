@@ -241,6 +241,12 @@ def test_duckdb_and_spark_agree_on_the_unseen_log(tmp_path: Path) -> None:
     assert figures_of(aggregate([parquet], settings, "duckdb")) == figures_of(
         aggregate([log], settings, "duckdb")
     )
+    spaced = tmp_path / "spaced.csv"
+    spaced.write_text(
+        " Timestamp , Model,tier ,input_tokens,cached_input_tokens,output_tokens,requests\n"
+        "2026-12-01T00:00:00Z,orion-4,api,3,0,4,1\n"
+    )
+    assert aggregate([str(spaced)], settings, "spark") == aggregate([str(spaced)], settings, "duckdb")
     nanoseconds = str(nanosecond_log(tmp_path / "ns.parquet"))
     assert aggregate([nanoseconds], settings, "spark") == aggregate([nanoseconds], settings, "duckdb")
 
