@@ -194,6 +194,8 @@ def _decimal(text: str, found: list[str]) -> Decimal | None:
     if not text:
         return None
     try:
+        if "_" in text:  # Python's Decimal reads `1_000` as 1000; FOCUS numbers have no separators
+            raise InvalidOperation
         number = Decimal(text)
     except InvalidOperation:
         found.append(f"{BILLED_COST} {text!r} is not a number (write 1234.56 or 1.23456E3, no separators)")

@@ -279,7 +279,9 @@ def parse_gpu_hours(value: Any, found: list[str]) -> Decimal | None:
         found.append(f"gpuHours {value!r} is not a number")
         return None
     try:
-        hours = Decimal(value) if isinstance(value, (str, int, Decimal)) else None
+        # Python's Decimal reads `1_000` as 1000: a digit separator, which no export writes.
+        text_with_separator = isinstance(value, str) and "_" in value
+        hours = Decimal(value) if isinstance(value, (str, int, Decimal)) and not text_with_separator else None
     except InvalidOperation:
         hours = None
     if hours is None or not hours.is_finite():

@@ -193,6 +193,8 @@ class TimesheetImporter(FeedImporter):
 def parse_hours(text: str, found: list[str]) -> Decimal | None:
     """The hours of a row as a Decimal; a problem for anything but a finite number >= 0."""
     try:
+        if "_" in text:  # Python's Decimal reads `1_0` as 10: a digit separator, not hours
+            raise InvalidOperation
         hours = Decimal(text)
     except InvalidOperation:
         found.append(f"hours {text!r} is not a number")

@@ -535,3 +535,24 @@ def test_an_opencost_json_with_a_bom_crlf_and_daily_steps_imports_to_its_gpu_hou
     assert postings_of(out) == expected
     assert bean_check(tmp_path, out) == (0, "", "")
     extracted_again_adds_nothing(tmp_path, feeds, out)
+
+
+def test_a_number_with_a_digit_separator_is_not_read_as_another_number(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found: Python's Decimal reads `1_0` as 10, so hours, GPU-hours and billed costs written with
+    underscores were imported as other numbers."""
+    feeds = tmp_path / "feeds"
+    feeds.mkdir()
+    (feeds / "sheet.csv").write_text(
+        "date,employee,team,activity,hours\n2026-12-01,a,datacenter-ops,serving,1_0\n"
+    )
+    (feeds / "allocation.csv").write_text(
+        "name,cluster,start,end,gpuHours\nserve-api-orion,k,2026-12-01T00:00:00Z,2026-12-02T00:00:00Z,1_0\n"
+    )
+    focus_csv(feeds / "bill.csv", [focus_row(0, BilledCost="1_000.50")])
+    assert sorted(refused(tmp_path, feeds, capsys)) == [
+        ("allocation.csv", 2, "row 2: gpuHours '1_0' is not a number"),
+        ("bill.csv", 2, "BilledCost '1_000.50' is not a number (write 1234.56 or 1.23456E3, no separators)"),
+        ("sheet.csv", 2, "hours '1_0' is not a number"),
+    ]
