@@ -556,3 +556,18 @@ def test_a_number_with_a_digit_separator_is_not_read_as_another_number(
         ("bill.csv", 2, "BilledCost '1_000.50' is not a number (write 1234.56 or 1.23456E3, no separators)"),
         ("sheet.csv", 2, "hours '1_0' is not a number"),
     ]
+
+
+def test_one_person_spelt_in_two_cases_is_one_person_for_the_day_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found: `Z.Ali` and `z.ali` were two people, so 40 hours in one day passed the 24-hour check."""
+    feeds = tmp_path / "feeds"
+    feeds.mkdir()
+    (feeds / "sheet.csv").write_text(
+        "date,employee,team,activity,hours\n"
+        "2026-12-01,Z.Ali,datacenter-ops,serving,20\n"
+        "2026-12-01,z.ali,datacenter-ops,training,20\n"
+    )
+    message = "Z.Ali is booked 40 hours on 2026-12-01 (over 24; rows 2, 3)"
+    assert refused(tmp_path, feeds, capsys) == [("sheet.csv", 2, message), ("sheet.csv", 3, message)]
