@@ -194,6 +194,8 @@ def _decimal(text: str, found: list[str]) -> Decimal | None:
     if not text:
         return None
     try:
+        if "_" in text:  # Python's Decimal reads `1_000` as 1000; FOCUS numbers have no separators
+            raise InvalidOperation
         number = Decimal(text)
     except InvalidOperation:
         found.append(f"{BILLED_COST} {text!r} is not a number (write 1234.56 or 1.23456E3, no separators)")
@@ -244,9 +246,14 @@ def _label(text: str | None, label_tag: str | None, found: list[str]) -> str | N
     if text is None:
         return None
     try:
-        tags = json.loads(text)
+        tags = json.loads(text, object_pairs_hook=_tag_pairs)
     except json.JSONDecodeError as error:
         found.append(f"Tags is not JSON ({error.msg} at character {error.pos}): {text[:60]!r}")
+        return None
+    except _TagWrittenTwice as error:
+        # A JSON reader keeps the last value and drops the other without a word: the line would be
+        # routed by whichever the exporter happened to write last.
+        found.append(f"Tags has the tag {error.args[0]!r} twice: {text[:60]!r}")
         return None
     if not isinstance(tags, dict):
         found.append(f"Tags is not a JSON object: {text[:60]!r}")
@@ -260,3 +267,17 @@ def _label(text: str | None, label_tag: str | None, found: list[str]) -> str | N
         found.append(f"the {label_tag} tag is {json.dumps(label)}, not a label (a non-empty string)")
         return None
     return label
+
+
+class _TagWrittenTwice(ValueError):
+    """A key of the Tags object written twice (its name is the argument)."""
+
+
+def _tag_pairs(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """A JSON object of the Tags column, refusing a key written twice."""
+    tags: dict[str, object] = {}
+    for key, value in pairs:
+        if key in tags:
+            raise _TagWrittenTwice(key)
+        tags[key] = value
+    return tags

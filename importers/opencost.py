@@ -113,7 +113,8 @@ class OpenCostImporter(FeedImporter):
     def identify(self, filepath: str) -> bool:
         if filepath.endswith(".json"):
             try:
-                with open(filepath, encoding="utf-8") as file:
+                # utf-8-sig: a byte-order mark (PowerShell's, Notepad's) is no part of the JSON.
+                with open(filepath, encoding="utf-8-sig") as file:
                     head = file.read(SNIFF_BYTES)
             except (OSError, UnicodeDecodeError):
                 return False
@@ -177,7 +178,7 @@ class OpenCostImporter(FeedImporter):
 
     def read_json(self, filepath: str, problems: list[FeedProblem]) -> list[Allocation]:
         try:
-            text = Path(filepath).read_text(encoding="utf-8")
+            text = Path(filepath).read_text(encoding="utf-8-sig")
             document = json.loads(text, parse_float=Decimal, object_pairs_hook=unique_keys)
         except (OSError, UnicodeDecodeError) as error:
             raise FeedRejected([FeedProblem(filepath, None, f"cannot read: {error}")]) from None
@@ -278,7 +279,9 @@ def parse_gpu_hours(value: Any, found: list[str]) -> Decimal | None:
         found.append(f"gpuHours {value!r} is not a number")
         return None
     try:
-        hours = Decimal(value) if isinstance(value, (str, int, Decimal)) else None
+        # Python's Decimal reads `1_000` as 1000: a digit separator, which no export writes.
+        text_with_separator = isinstance(value, str) and "_" in value
+        hours = Decimal(value) if isinstance(value, (str, int, Decimal)) and not text_with_separator else None
     except InvalidOperation:
         hours = None
     if hours is None or not hours.is_finite():

@@ -93,6 +93,7 @@ def gpu_count(tres: str) -> int | None:
     """GPUs in an AllocTRES value (0 if none); None if the value is malformed."""
     plain: int | None = None
     typed = 0
+    typed_seen: set[str] = set()
     if not tres:
         return 0
     for item in tres.split(","):
@@ -103,8 +104,13 @@ def gpu_count(tres: str) -> int | None:
             if not value.isdigit():
                 return None
             if key == "gres/gpu":
+                if plain is not None:
+                    return None  # written twice: which one the job held is a guess
                 plain = int(value)
             else:
+                if key in typed_seen:
+                    return None
+                typed_seen.add(key)
                 typed += int(value)
     return plain if plain is not None else typed
 

@@ -172,7 +172,7 @@ class TimesheetImporter(FeedImporter):
             postings.append(
                 data.Posting(self.settings.offset, amount.Amount(-total, UNIT), None, None, None, None)
             )
-            staff = len({booking.employee for booking in members})
+            staff = len({booking.employee.casefold() for booking in members})
             team = team_account.rsplit(":", 1)[-1]
             month_name = last_day.strftime("%B %Y")
             meta = entry_meta(
@@ -193,6 +193,8 @@ class TimesheetImporter(FeedImporter):
 def parse_hours(text: str, found: list[str]) -> Decimal | None:
     """The hours of a row as a Decimal; a problem for anything but a finite number >= 0."""
     try:
+        if "_" in text:  # Python's Decimal reads `1_0` as 10: a digit separator, not hours
+            raise InvalidOperation
         hours = Decimal(text)
     except InvalidOperation:
         found.append(f"hours {text!r} is not a number")
@@ -210,9 +212,11 @@ def over_a_day(filepath: str, bookings: list[Booking]) -> list[FeedProblem]:
     """A problem at each row of a person's day that adds up to more than 24 hours."""
     days: dict[tuple[str, datetime.date], list[Booking]] = defaultdict(list)
     for booking in bookings:
-        days[(booking.employee, booking.day)].append(booking)
+        # `A.Okafor` and `a.okafor` are one person: two spellings must not split a day in two.
+        days[(booking.employee.casefold(), booking.day)].append(booking)
     problems: list[FeedProblem] = []
-    for (employee, day), members in days.items():
+    for (_, day), members in days.items():
+        employee = members[0].employee
         total = sum((booking.hours for booking in members), Decimal(0))
         if total > HOURS_IN_A_DAY:
             lines = ", ".join(str(booking.line) for booking in members[:SHOWN_ROWS])

@@ -61,6 +61,7 @@ from .usage_sql import (
     AGGREGATE,
     COUNT_COLUMNS,
     NAIVE,
+    NAIVE_NANOSECONDS,
     REQUIRED_COLUMNS,
     TEXT,
     TIMESTAMP,
@@ -77,6 +78,9 @@ IDENTIFYING_COLUMNS = 4
 # Column types read as they are; any other count column is text and must read back as an integer.
 INTEGER_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"})
 TEXT_TYPES = frozenset({"VARCHAR"})
+# Integers wider than BIGINT (a uint64 column is common in Parquet): read as text, so a value past
+# BIGINT is a bad row, never wrapped or rounded.
+WIDE_INTEGER_TYPES = frozenset({"UBIGINT", "HUGEINT", "UHUGEINT"})
 # Timestamps without a zone: read as UTC, as they are.
 NAIVE_TIME_TYPES = frozenset({"TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S"})
 TIME_TYPES = frozenset(
@@ -106,12 +110,16 @@ def expand(sources: Sequence[str]) -> tuple[list[str], list[FeedProblem]]:
 
 
 def schema(path: str, kind: str) -> dict[str, str]:
-    """The file's columns and their DuckDB types (a CSV file's header, every column text)."""
+    """The file's columns and their DuckDB types (a CSV file's header, every column text).
+
+    Names are lower-cased (`Input_Tokens` is `input_tokens`): both engines resolve a column's name
+    without regard to case, so an export with capitalised names reads the same.
+    """
     if kind == "csv":
-        return dict.fromkeys(csv_header(path) or [], "VARCHAR")
+        return dict.fromkeys((name.strip().lower() for name in csv_header(path) or []), "VARCHAR")
     with duckdb.connect(":memory:") as connection:
         described = connection.execute(f"DESCRIBE SELECT * FROM read_parquet({literal(path)})").fetchall()
-    return {str(row[0]): str(row[1]) for row in described}
+    return {str(row[0]).lower(): str(row[1]) for row in described}
 
 
 def csv_header(path: str) -> list[str] | None:
@@ -149,15 +157,24 @@ def csv_records(path: str, width: int) -> tuple[list[FeedProblem], tuple[int, ..
     problems: list[FeedProblem] = []
     starts: list[int] = []
     spans = False
+    # Empty lines are held back until a record follows them: at the end of the file (an editor's or an
+    # exporter's last line break) they are no records, and the engines skip them.
+    empty: list[FeedProblem] = []
     reader = csv.reader(decoded_lines(path, problems), strict=True)
     next(reader, None)
     line = reader.line_num + 1
     try:
         for record in reader:
+            if not record:
+                empty.append(FeedProblem(path, line, f"an empty line, but the header has {width} columns"))
+                line = reader.line_num + 1
+                continue
+            problems += empty
+            empty = []
             starts.append(line)
             spans = spans or reader.line_num != line
             if len(record) != width:
-                found = "an empty line" if not record else f"{len(record)} field{'s' * (len(record) != 1)}"
+                found = f"{len(record)} field{'s' * (len(record) != 1)}"
                 problems.append(FeedProblem(path, line, f"{found}, but the header has {width} columns"))
             line = reader.line_num + 1
     except csv.Error as error:
@@ -175,7 +192,10 @@ def check_schema(path: str, kind: str, columns: Mapping[str, str]) -> list[FeedP
     for column in COUNT_COLUMNS:
         kind_of = columns.get(column)
         if kind_of is not None and not (
-            kind_of in INTEGER_TYPES or kind_of in TEXT_TYPES or kind_of.startswith("DECIMAL")
+            kind_of in INTEGER_TYPES
+            or kind_of in WIDE_INTEGER_TYPES
+            or kind_of in TEXT_TYPES
+            or kind_of.startswith("DECIMAL")
         ):
             problems.append(
                 FeedProblem(
@@ -243,6 +263,8 @@ def aggregate(
         )
         if len(time_types) > 1 or not time_types <= TIME_TYPES:
             timestamps = TEXT  # text in some file, or typed differently by different files: read as text
+        elif time_types == {"TIMESTAMP_NS"}:
+            timestamps = NAIVE_NANOSECONDS
         elif time_types <= NAIVE_TIME_TYPES:
             timestamps = NAIVE
         else:
@@ -387,10 +409,7 @@ class UsageImporter(FeedImporter):
         rather than skipped as some other file.
         """
         try:
-            if file_format(filepath) == "parquet":
-                columns: Sequence[str] = list(schema(filepath, "parquet"))
-            else:
-                columns = csv_header(filepath) or []
+            columns: Sequence[str] = list(schema(filepath, file_format(filepath)))
         except (OSError, duckdb.Error):
             return False
         present = set(columns) & set(REQUIRED_COLUMNS)

@@ -196,6 +196,9 @@ class SparkEngine:
         # Settings of a session that was already running (a notebook's, a test's) are set here too.
         self.spark.conf.set("spark.sql.session.timeZone", "UTC")
         self.spark.conf.set("spark.sql.ansi.enabled", "true")
+        # Spark cannot read a Parquet TIMESTAMP(NANOS) (pandas and pyarrow write them by default) and
+        # refuses the file; read as a count of nanoseconds, it is made a timestamp in _load.
+        self.spark.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")
 
     def _load(self, files: Sequence[SourceFile], text_columns: frozenset[str]) -> None:
         from pyspark.sql import DataFrame, Window
@@ -212,6 +215,7 @@ class SparkEngine:
             if file.format == "parquet":
                 frame = self.spark.read.parquet(file.path)
                 row = F.col("_metadata.row_index") + 1
+                frame = _nanoseconds_to_timestamp(frame)
             else:
                 frame = (
                     self.spark.read.option("header", "true")
@@ -221,6 +225,8 @@ class SparkEngine:
                     .option("escape", '"')  # RFC 4180's doubled quote, as DuckDB and Python read it
                     .csv(file.path)
                 )
+                # The header's names as DuckDB is given them (stripped, lower-cased: `schema`), by position.
+                frame = frame.toDF(*file.header)
                 order = Window.orderBy(F.monotonically_increasing_id())
                 row = F.row_number().over(order) + 1
             frames.append(frame.select(F.lit(file.path).alias("source_file"), row.alias("source_row"), *raws))
@@ -248,6 +254,21 @@ class SparkEngine:
 
     def close(self) -> None:
         """Leave the session running: starting a JVM costs seconds, and the process ends it."""
+
+
+def _nanoseconds_to_timestamp(frame: Any) -> Any:
+    """A Parquet timestamp read as nanoseconds (a `long`, by `nanosAsLong`) as a timestamp again.
+
+    Integer division (`div`) to microseconds, Spark's precision: exact, where a division in floating
+    point would round an instant near midnight into the next month. A count column is never touched:
+    only the timestamp column, which a schema check has already required to be a timestamp or text.
+    """
+    from pyspark.sql import functions as F
+
+    for name, kind in frame.dtypes:
+        if name.lower() == TIMESTAMP and kind == "bigint":
+            return frame.withColumn(name, F.expr(f"timestamp_micros(`{name}` div 1000)"))
+    return frame
 
 
 def make_engine(name: str, memory_limit: str) -> Engine:

@@ -60,6 +60,9 @@ def count_expression(column: str, integer_typed: bool, dialect: Dialect) -> str:
 # How the timestamp column is typed, in every file of a run: as a timestamp without
 # zone (read as UTC), as a point in time (with zone, or a date), or as text.
 NAIVE = "naive"
+# Without zone, in nanoseconds (pandas and pyarrow write these): truncated to microseconds, the
+# engines' precision, never rounded (DuckDB's cast rounds 23:59:59.9999999 on the 30th into the 1st).
+NAIVE_NANOSECONDS = "naive-ns"
 ZONED = "zoned"
 TEXT = "text"
 
@@ -71,7 +74,9 @@ def timestamp_expression(kind: str, dialect: Dialect) -> str:
     zone-aware arithmetic costs three times the whole aggregation); text and
     zone-aware columns are cast to the zone-aware type, so an offset counts.
     """
-    if kind == NAIVE:
+    if kind == NAIVE_NANOSECONDS and dialect is DUCKDB:
+        return "make_timestamp(epoch_ns(raw_timestamp) // 1000)"
+    if kind in (NAIVE, NAIVE_NANOSECONDS):  # Spark: the engine made nanoseconds microseconds already
         return "CAST(raw_timestamp AS TIMESTAMP)"
     if kind == ZONED:
         return f"TRY_CAST(raw_timestamp AS {dialect.instant})"
