@@ -46,6 +46,27 @@ def per_mtok(value: Decimal, *, signed: bool = False) -> str:
     return f"+{text}" if signed else text
 
 
+#: The words a number of tokens is written in, from the largest, with its size in million tokens.
+TOKEN_SCALES = ((Decimal(1_000_000), "trillion"), (Decimal(1_000), "billion"), (Decimal(1), "million"))
+
+
+def tokens_text(million_tokens: Decimal) -> str:
+    """Million tokens (the books' ``MTOK``) in words, in the scale of their own size (the page's
+    ``fmtTokens``): neither 90 Mtok as "0.00 trillion" nor 35,740,800 Mtok as "36M".
+
+    >>> tokens_text(Decimal("35740800")), tokens_text(Decimal("90.48")), tokens_text(Decimal("4500"))
+    ('35.7 trillion tokens', '90.5 million tokens', '4.5 billion tokens')
+    """
+    size, word = next(
+        ((size, word) for size, word in TOKEN_SCALES if abs(million_tokens) >= size), TOKEN_SCALES[-1]
+    )
+    scaled = million_tokens / size
+    digits = 1 if abs(scaled) >= 10 else 2
+    # As the page's toLocaleString(maximumFractionDigits): no trailing zeros.
+    text = f"{scaled:,.{digits}f}".rstrip("0").rstrip(".")
+    return f"{text} {word} tokens"
+
+
 def _figure(name: str, label: str, value: str | None) -> str:
     if value is None:
         return f'<div class="ue-fig"><div class="ue-l">{label}</div><div class="ue-v">—</div></div>'
@@ -67,10 +88,10 @@ def _row(title: str, figures: JSON | None) -> str:
     if figures is None:
         return ""
     cells = "".join(_figure(name, label, figures.get(name)) for name, label in FIGURES)
-    trillions = Decimal(figures["million_tokens"]) / Decimal(1_000_000)
+    tokens = tokens_text(Decimal(figures["million_tokens"]))
     return (
         f'<div class="ue-row"><div class="ue-h">{escape(title)} <b>{escape(figures["label"])}</b> '
-        f"({trillions:,.2f} trillion tokens)</div>{cells}</div>"
+        f"({tokens})</div>{cells}</div>"
     )
 
 

@@ -341,6 +341,38 @@ function unitEconomics(ledger: Ledger): Promise<UnitEconomics> {
 
 const dec = (v: any): number | null => (v === null || v === undefined ? null : Number(v));
 const MINUS = "\u2212";
+/** lab-report's segment row for the costs of months without tokens (queries/economics.py). */
+const UNATTRIBUTED = "(unattributed)";
+
+/** Dollars with cents and a real minus sign: "−$2,349.90". */
+const dollars = (v: number) =>
+  `${v < 0 ? MINUS : ""}$${Math.abs(v).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+
+/** The months of the window in which no token was served: no per-token figure exists for them. */
+function monthsWithoutTokens(ue: UnitEconomics): Set<string> {
+  return new Set((ue.data?.summary ?? []).filter((r) => r.month !== "Total" && !Number(r.million_tokens)).map((r) => String(r.month)));
+}
+
+/** A month axis that says which months have no per-token figure, instead of a silent gap. */
+function monthAxis(ue: UnitEconomics, axis: string[], boundaryGap = true): any {
+  const empty = monthsWithoutTokens(ue);
+  return {
+    type: "category",
+    data: axis,
+    boundaryGap,
+    axisLabel: { formatter: (m: string) => (empty.has(m) ? `${m}\n(no tokens)` : m) },
+  };
+}
+
+/** The "no data" answer of a per-token panel when no month of the window served a token. */
+function noTokens(ue: UnitEconomics, title: string): EChartsSpec | null {
+  const months = ue.data?.months ?? [];
+  const empty = monthsWithoutTokens(ue);
+  if (months.length && months.every((m) => empty.has(m))) {
+    return noData(title, `no tokens served in ${ue.showing?.label ?? months.join(", ")}: no per-token figure exists`);
+  }
+  return null;
+}
 
 /** "$ per million tokens" with enough decimals that small figures are not $0.00. */
 function perMtok(v: number, signed = false): string {
@@ -352,11 +384,23 @@ function perMtok(v: number, signed = false): string {
 }
 const perMtokAxis = (v: number) => perMtok(v);
 const perMtokTip = (v: any) => (typeof v === "number" ? `${perMtok(v)} per million tokens` : "—");
-/** Million tokens (the books' MTOK) as trillions of tokens. */
-const trillions = (mtok: number) => mtok / 1e6;
-const fmtTrillions = (v: number) =>
-  `${v.toLocaleString("en-US", { maximumFractionDigits: v >= 10 ? 1 : 2 })} trillion tokens`;
-const fmtTrillionsAxis = (v: number) => `${v.toLocaleString("en-US", { maximumFractionDigits: 1 })} T`;
+/** The scale that writes `mtok` million tokens (the books' MTOK) in words: trillions, billions or
+ * millions, so that neither 90 Mtok reads "0 trillion" nor 35,740,800 Mtok "36M". */
+type TokenScale = { perMtok: number; word: "trillion" | "billion" | "million" };
+const tokenScale = (mtok: number): TokenScale =>
+  Math.abs(mtok) >= 1e6
+    ? { perMtok: 1e6, word: "trillion" }
+    : Math.abs(mtok) >= 1e3
+      ? { perMtok: 1e3, word: "billion" }
+      : { perMtok: 1, word: "million" };
+/** A number of tokens in the scale's unit, with its word: "35.74 trillion tokens". */
+const fmtScaled = (v: number, scale: TokenScale) =>
+  `${v.toLocaleString("en-US", { maximumFractionDigits: Math.abs(v) >= 10 ? 1 : 2 })} ${scale.word} tokens`;
+/** Million tokens as tokens in words, in the scale of their own size. */
+const fmtTokens = (mtok: number) => {
+  const scale = tokenScale(mtok);
+  return fmtScaled(mtok / scale.perMtok, scale);
+};
 
 /** The notice an affected panel shows under its title (empty: the filter applies as is). */
 function noticeOf(ue: UnitEconomics): string {
@@ -383,9 +427,9 @@ function noData(title: string, message: string): EChartsSpec {
 }
 
 /** The title block of a per-token chart: its notice, so the panel says what it shows. */
-function subtitle(notice: string): any {
+function subtitle(notice: string, width = 560): any {
   return notice
-    ? { subtext: notice, left: 10, top: 0, subtextStyle: { width: 560, overflow: "break", fontSize: 12, color: "#444" } }
+    ? { subtext: notice, left: 10, top: 0, subtextStyle: { width, overflow: "break", fontSize: 12, color: "#444" } }
     : undefined;
 }
 
@@ -428,7 +472,7 @@ function figureHtml(
   if (value === null) {
     return `<div class="ue-fig" data-figure="${key}" data-value=""><div class="ue-l">${label}</div><div class="ue-v">—</div><div class="ue-c">no tokens served</div></div>`;
   }
-  const text = kind === "tokens" ? fmtTrillions(trillions(value)) : perMtok(value, kind === "margin");
+  const text = kind === "tokens" ? fmtTokens(value) : perMtok(value, kind === "margin");
   let valueStyle = "";
   let word = "";
   if (kind === "margin") {
@@ -441,9 +485,9 @@ function figureHtml(
     const up = delta > 0;
     const better = kind === "cost" ? !up : up;
     const arrow = delta === 0 ? "=" : up ? "▲ up" : "▼ down";
-    const amount = kind === "tokens" ? fmtTrillions(trillions(Math.abs(delta))) : perMtok(Math.abs(delta));
+    const amount = kind === "tokens" ? fmtTokens(Math.abs(delta)) : perMtok(Math.abs(delta));
     const colour = delta === 0 || kind === "tokens" ? "#444" : better ? GOOD : BAD;
-    const was = kind === "tokens" ? fmtTrillions(trillions(previous)) : perMtok(previous, kind === "margin");
+    const was = kind === "tokens" ? fmtTokens(previous) : perMtok(previous, kind === "margin");
     change = `<span style="color:${colour}">${arrow} ${delta === 0 ? "unchanged" : amount}</span> vs ${escapeHtml(previousLabel)} (${was})`;
   } else {
     change = "no earlier period in the books";
@@ -514,8 +558,8 @@ const TITLES = {
   costStack: "Cost per million tokens, by cost line",
   tierMargins: "Margin per million tokens by tier (period total)",
   modelMargins: "Margin per million tokens by model (period total)",
-  tiers: "Tokens served by tier (trillions)",
-  models: "Tokens served by model (trillions)",
+  tiers: "Tokens served by tier",
+  models: "Tokens served by model",
   gpuh: "GPU-hours by workload (idle included; follows Fava's filters)",
   pools: "Where the shared pools went: pool → activity → cost class (follows Fava's filters; step-down pools in grey)",
 };
@@ -530,7 +574,12 @@ function segmentMarginsPanel(title: string, by: "tier" | "model") {
     spec: async ({ ledger }: { ledger: Ledger }) => {
       const ue = await unitEconomics(ledger);
       if (ue.status !== "ok" || !ue.data) return noData(title, ue.message ?? "");
-      const totals = ue.data.segments[by].filter((r) => r.month === "Total" && r[by] !== "(all)");
+      const empty = noTokens(ue, title);
+      if (empty) return empty;
+      const all = ue.data.segments[by].filter((r) => r.month === "Total" && r[by] !== "(all)");
+      // The costs of months without tokens have no per-token figure: said in words, not an empty bar.
+      const totals = all.filter((r) => r[by] !== UNATTRIBUTED);
+      const unattributed = all.find((r) => r[by] === UNATTRIBUTED && Number(r.net_margin));
       const names = totals.map((r) => String(r[by]));
       const perM = (r: Row, amount: string) => {
         const tokens = dec(r.million_tokens);
@@ -542,12 +591,18 @@ function segmentMarginsPanel(title: string, by: "tier" | "model") {
         { name: "Gross margin / Mtok", color: "#3daf46", data: totals.map((r) => dec(r.gross_margin_per_mtok)) },
         { name: "Net margin / Mtok", color: "#af3d3d", data: totals.map((r) => dec(r.net_margin_per_mtok)) },
       ];
-      const notice = noticeOf(ue);
+      const notice = [
+        noticeOf(ue),
+        unattributed
+          ? `Not in any ${by}: net ${dollars(Number(unattributed.net_margin))}, the costs of months with no tokens served (lab-report's ${UNATTRIBUTED} row)`
+          : "",
+      ].filter(Boolean).join(". ");
       return record(title, {
-        title: subtitle(notice),
+        title: subtitle(notice, 520), // a half-width panel
         tooltip: { trigger: "axis", valueFormatter: perMtokTip },
         legend: { bottom: 0, itemGap: 8 },
-        grid: { left: 80, right: 20, top: notice ? 75 : 30, bottom: 60 },
+        // Room above the plot for the notice: about three lines with the unattributed note.
+        grid: { left: 80, right: 20, top: notice ? (unattributed ? 115 : 75) : 30, bottom: 60 },
         xAxis: { type: "category", data: names, axisLabel: { interval: 0, fontWeight: "bold" } },
         yAxis: { type: "value", name: "$ per million tokens", nameGap: 8, axisLabel: { formatter: perMtokAxis } },
         series: series.map((s, i) => ({
@@ -564,7 +619,7 @@ function segmentMarginsPanel(title: string, by: "tier" | "model") {
   };
 }
 
-/** Half-width panel: trillions of tokens per month, stacked by tier or model. */
+/** Half-width panel: tokens per month (in trillions, billions or millions), stacked by tier or model. */
 function tokensPanel(title: string, by: "tier" | "model") {
   return {
     title,
@@ -575,9 +630,19 @@ function tokensPanel(title: string, by: "tier" | "model") {
       const ue = await unitEconomics(ledger);
       if (ue.status !== "ok" || !ue.data) return noData(title, ue.message ?? "");
       const axis = ue.data.months;
-      const rows = ue.data.segments[by].filter((r) => r.month !== "Total");
-      const table: Table = { columns: ["month", by, "trillion_tokens"], rows: rows.map((r) => ({ month: r.month, [by]: r[by], trillion_tokens: trillions(Number(r.million_tokens)) })) };
-      const spec = stackedBars(title, axis, pivot(ledger, table, by, "trillion_tokens", axis), fmtTrillions, { axisUnit: fmtTrillionsAxis });
+      // "(unattributed)" holds the costs of months without tokens: it never has tokens to stack.
+      const rows = ue.data.segments[by].filter((r) => r.month !== "Total" && r[by] !== UNATTRIBUTED);
+      if (!rows.some((r) => Number(r.million_tokens) !== 0)) {
+        return noData(title, `no tokens served in ${ue.showing?.label ?? "these months"}`);
+      }
+      // One unit for the whole axis, from the largest month: trillions, billions or millions.
+      const scale = tokenScale(Math.max(...rows.map((r) => Math.abs(Number(r.million_tokens)))));
+      const table: Table = { columns: ["month", by, "tokens"], rows: rows.map((r) => ({ month: r.month, [by]: r[by], tokens: Number(r.million_tokens) / scale.perMtok })) };
+      const spec = stackedBars(title, axis, pivot(ledger, table, by, "tokens", axis), (v) => fmtScaled(v, scale), {
+        axisUnit: (v) => v.toLocaleString("en-US", { maximumFractionDigits: 1 }),
+      });
+      (spec as any).yAxis.name = `${scale.word}s of tokens`;
+      (spec as any).yAxis.nameGap = 8;
       const notice = noticeOf(ue);
       (spec as any).title = subtitle(notice);
       (spec as any).grid.top = notice ? 75 : 30;
@@ -627,6 +692,8 @@ export default defineConfig({
           spec: async ({ ledger }) => {
             const ue = await unitEconomics(ledger);
             if (ue.status !== "ok" || !ue.data) return noData(TITLES.margins, ue.message ?? "");
+            const empty = noTokens(ue, TITLES.margins);
+            if (empty) return empty;
             const axis = ue.data.months;
             const notice = noticeOf(ue);
             const lines = [
@@ -637,8 +704,8 @@ export default defineConfig({
               title: subtitle(notice),
               tooltip: { trigger: "axis", valueFormatter: perMtokTip },
               legend: { bottom: 0 },
-              grid: { left: 80, right: 30, top: notice ? 60 : 30, bottom: 50 },
-              xAxis: { type: "category", data: axis, boundaryGap: false },
+              grid: { left: 80, right: 30, top: notice ? 60 : 30, bottom: monthsWithoutTokens(ue).size ? 65 : 50 },
+              xAxis: monthAxis(ue, axis, false),
               yAxis: { type: "value", name: "$ per million tokens", nameGap: 8, axisLabel: { formatter: perMtokAxis } },
               series: lines.map(({ name, column, color }, i) => ({
                 type: "line",
@@ -669,6 +736,8 @@ export default defineConfig({
           spec: async ({ ledger }) => {
             const ue = await unitEconomics(ledger);
             if (ue.status !== "ok" || !ue.data) return noData(TITLES.costStack, ue.message ?? "");
+            const empty = noTokens(ue, TITLES.costStack);
+            if (empty) return empty;
             const t = ue.data.cost_stack;
             const axis = ue.data.months;
             // Every line column is named <class>__<line>_per_mtok by the query, with the cost
@@ -700,6 +769,8 @@ export default defineConfig({
             (spec as any).title = subtitle(notice);
             (spec as any).grid.top = notice ? 60 : 30;
             (spec as any).yAxis.name = "$ per million tokens";
+            (spec as any).xAxis = monthAxis(ue, axis);
+            if (monthsWithoutTokens(ue).size) (spec as any).grid.bottom += 15;
             const lineColors = ["#1b1b1b", "#af3d3d"];
             (spec.series as any[]).push(
               ...[...totals.entries()].map(([name, data], i) => ({
