@@ -198,6 +198,14 @@ function columnsAsSeries(
   return new Map([...series.entries()].filter(([, data]) => data.some((v) => v !== null && v !== 0)));
 }
 
+/** `axis` from the first to the last month that has a row of `table` (all of it when none has). */
+function recordedMonths(table: Table, axis: string[]): string[] {
+  const seen = new Set(table.rows.map((row) => monthOf(table, row)));
+  const first = axis.findIndex((m) => seen.has(m));
+  const last = axis.length - 1 - [...axis].reverse().findIndex((m) => seen.has(m));
+  return first < 0 ? axis : axis.slice(first, last + 1);
+}
+
 /** "datacenter_ops_per_mtok" -> "Datacenter ops"; "other_rnd" -> "Other R&D". */
 const labelOf = (column: string, suffix = "") => {
   const words = column
@@ -799,7 +807,9 @@ export default defineConfig({
           spec: async ({ ledger }) => {
             const t = await filteredRows(ledger, Q.gpuh);
             if (typeof t === "string") return noData(TITLES.gpuh, t);
-            const axis = months(ledger);
+            // Fava's dates run to its last directive (a price fetched today, say): months after the
+            // last GPU-hours recorded would read as an idle fleet, so the axis ends with the data.
+            const axis = recordedMonths(t, months(ledger));
             // One column per workload between the total and the *_share columns.
             const total = col(t, Q.gpuh, "gpu_hours");
             const skip = new Set(["year", "month", "period", total.toLowerCase()]);

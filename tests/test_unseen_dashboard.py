@@ -55,6 +55,11 @@ def small_books() -> str:
         "2025-01-01 open Expenses:SGA:Rent EUR",
         "2025-01-01 open Equity:Stats:Offset",
         "2025-01-01 price EUR 1.10 USD",
+        # A price fetched months after the last entry (bean-price's "today"): Fava's dates run to it.
+        "2025-07-01 price EUR 1.12 USD",
+        "2025-01-01 commodity GPUH",
+        "2025-01-01 open Equity:Stats:GPUH:Serving GPUH",
+        "2025-01-01 open Equity:Stats:GPUH:Training GPUH",
     ]
     for tier, _, _ in TIERS:
         lines += [
@@ -75,6 +80,8 @@ def small_books() -> str:
             f"  Expenses:COGS:Inference:Compute:{t}:Heron  {300 + 10 * month}.00 USD" for t, *_ in TIERS
         ]
         lines += ["  Assets:Bank", ""]
+        lines += [f'2025-{month:02d}-{day} * "GPU-hours"', f"  Equity:Stats:GPUH:Serving  {100 * month} GPUH"]
+        lines += ["  Equity:Stats:GPUH:Training  50 GPUH", "  Equity:Stats:Offset", ""]
         lines += [
             f'2025-{month:02d}-20 * "GPU Co" "Training"',
             "  Expenses:RnD:Training:Compute  1500.00 USD",
@@ -185,7 +192,8 @@ def test_small_books_read_right_in_a_browser(books: Path) -> None:
             page = browser.new_page(viewport=VIEWPORT)
             _open_dashboard(page, url, canvases=1)
             tokens_shown = page.locator("[data-figure='month.million_tokens'] .ue-v").inner_text()
-            whole = {title: _spec(page, title) for title in (margins, cost_stack, tier_margins, tiers_chart)}
+            drawn = (margins, cost_stack, tier_margins, tiers_chart, CHARTS[4])
+            whole = {title: _spec(page, title) for title in drawn}
             _open_dashboard(page, url + "?time=2025-03", canvases=1)
             march = {title: _spec(page, title) for title in per_token}
         finally:
@@ -223,3 +231,5 @@ def test_small_books_read_right_in_a_browser(books: Path) -> None:
     for title in per_token:
         said = march[title]["noData"] or ""
         assert said.startswith("no tokens served in 2025-03"), (title, march[title])
+    # GPU-hours end with the last month recorded, not with the later price (empty months read as idle).
+    assert whole[CHARTS[4]]["x"] == ["2025-01", "2025-02", "2025-03", "2025-04"], whole[CHARTS[4]]["x"]
