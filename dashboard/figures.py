@@ -134,6 +134,18 @@ def respond(
                 "2026-09-15 - 2026-10-15): showing the whole books"
             )
             short.append("your time filter cannot be read")
+        elif end <= begin:
+            # A range typed backwards ("2026-10 - 2026-09"): Fava's pages select nothing for it;
+            # months_covering would show its first month as if asked for, with no notice.
+            answer.update(
+                status="no-data",
+                message=(
+                    f'no data for this filter: your time filter "{filters.time}" is an empty period '
+                    "for Fava (its end is not after its start): write the earlier date first, "
+                    "e.g. 2026-09 - 2026-10"
+                ),
+            )
+            return answer
         else:
             covering = months_covering(begin, end)
             assert covering.start is not None and covering.stop is not None

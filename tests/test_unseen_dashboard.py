@@ -233,3 +233,26 @@ def test_small_books_read_right_in_a_browser(books: Path) -> None:
         assert said.startswith("no tokens served in 2025-03"), (title, march[title])
     # GPU-hours end with the last month recorded, not with the later price (empty months read as idle).
     assert whole[CHARTS[4]]["x"] == ["2025-01", "2025-02", "2025-03", "2025-04"], whole[CHARTS[4]]["x"]
+
+
+# ------------------------------------------------------------------ a time filter typed backwards
+
+
+@pytest.mark.parametrize("typed", ["2026-10 - 2026-09", "2026-09-20 - 2026-09-10"])
+def test_a_backwards_time_filter_shows_no_month_of_its_own(typed: str) -> None:
+    """Fava selects nothing for an empty range; the per-token panels must not show its first
+    month as if asked for (they showed 2026-10, whole, with no notice)."""
+    from fava.util.date import parse_date
+
+    from ailab_books.dashboard.figures import Filters, respond
+    from ailab_books.queries.runner import load_ledger
+
+    books = load_ledger(ROOT / "ledger" / "main.beancount", require_pipeline=True)
+    begin, end = parse_date(typed)
+    assert begin is not None and end is not None and end <= begin  # Fava's reading: an empty period
+    answer = respond(books, Filters(time=typed, account="", advanced=""), parse_date)
+    assert answer["status"] == "no-data"
+    assert answer["data"] is None
+    assert answer["message"].startswith(
+        f'no data for this filter: your time filter "{typed}" is an empty period'
+    )
