@@ -611,7 +611,16 @@ function segmentMarginsPanel(title: string, by: "tier" | "model") {
         legend: { bottom: 0, itemGap: 8 },
         // Room above the plot for the notice: about three lines with the unattributed note.
         grid: { left: 80, right: 20, top: notice ? (unattributed ? 115 : 75) : 30, bottom: 60 },
-        xAxis: { type: "category", data: names, axisLabel: { interval: 0, fontWeight: "bold" } },
+        xAxis: {
+          type: "category",
+          data: names,
+          // A segment without tokens in the period has no per-token bar: say so under its name.
+          axisLabel: {
+            interval: 0,
+            fontWeight: "bold",
+            formatter: (name: string) => (totals.some((r) => String(r[by]) === name && !Number(r.million_tokens)) ? `${name}\n(no tokens)` : name),
+          },
+        },
         yAxis: { type: "value", name: "$ per million tokens", nameGap: 8, axisLabel: { formatter: perMtokAxis } },
         series: series.map((s, i) => ({
           type: "bar",

@@ -60,6 +60,9 @@ def small_books() -> str:
         "2025-01-01 commodity GPUH",
         "2025-01-01 open Equity:Stats:GPUH:Serving GPUH",
         "2025-01-01 open Equity:Stats:GPUH:Training GPUH",
+        # A tier being set up: it costs money and has served no token yet.
+        "2025-01-01 open Expenses:COGS:Inference:Compute:Labs:Heron USD",
+        "2025-01-01 open Equity:Stats:Tokens:Labs:Heron MTOK",
     ]
     for tier, _, _ in TIERS:
         lines += [
@@ -79,7 +82,7 @@ def small_books() -> str:
         lines += [
             f"  Expenses:COGS:Inference:Compute:{t}:Heron  {300 + 10 * month}.00 USD" for t, *_ in TIERS
         ]
-        lines += ["  Assets:Bank", ""]
+        lines += ["  Expenses:COGS:Inference:Compute:Labs:Heron  25.00 USD", "  Assets:Bank", ""]
         lines += [f'2025-{month:02d}-{day} * "GPU-hours"', f"  Equity:Stats:GPUH:Serving  {100 * month} GPUH"]
         lines += ["  Equity:Stats:GPUH:Training  50 GPUH", "  Equity:Stats:Offset", ""]
         lines += [
@@ -223,7 +226,10 @@ def test_small_books_read_right_in_a_browser(books: Path) -> None:
         if r["tier"] == "(unattributed)" and r["month"] == "Total"
     )
     net = Decimal(total["net_margin"])
-    assert whole[tier_margins]["x"] == ["Gratis", "Hobby", "Pro", "Team"]
+    assert whole[tier_margins]["x"] == ["Gratis", "Hobby", "Labs", "Pro", "Team"]
+    # The tier without tokens has no bar: its name says why.
+    assert whole[tier_margins]["xLabels"][2] == "Labs\n(no tokens)"
+    assert whole[tier_margins]["xLabels"][3] == "Pro"
     assert f"net \N{MINUS SIGN}${abs(net):,.2f}" in whole[tier_margins]["subtext"], whole[tier_margins][
         "subtext"
     ]
