@@ -437,7 +437,7 @@ function noData(title: string, message: string): EChartsSpec {
 /** The title block of a per-token chart: its notice, so the panel says what it shows. */
 function subtitle(notice: string, width = 560): any {
   return notice
-    ? { subtext: notice, left: 10, top: 0, subtextStyle: { width, overflow: "break", fontSize: 12, color: "#444" } }
+    ? { subtext: notice, left: 10, top: 0, subtextStyle: { width, overflow: "break", fontSize: 12, lineHeight: 16, color: "#444" } }
     : undefined;
 }
 
