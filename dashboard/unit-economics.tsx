@@ -497,6 +497,9 @@ function figureHtml(
     const colour = delta === 0 || kind === "tokens" ? "#444" : better ? GOOD : BAD;
     const was = kind === "tokens" ? fmtTokens(previous) : perMtok(previous, kind === "margin");
     change = `<span style="color:${colour}">${arrow} ${delta === 0 ? "unchanged" : amount}</span> vs ${escapeHtml(previousLabel)} (${was})`;
+  } else if (previousLabel !== null) {
+    // The period before exists but served no token: it has no per-token figure to compare with.
+    change = `no tokens served in ${escapeHtml(previousLabel)}: nothing to compare`;
   } else {
     change = "no earlier period in the books";
   }

@@ -199,6 +199,8 @@ def test_small_books_read_right_in_a_browser(books: Path) -> None:
             whole = {title: _spec(page, title) for title in drawn}
             _open_dashboard(page, url + "?time=2025-03", canvases=1)
             march = {title: _spec(page, title) for title in per_token}
+            _open_dashboard(page, url + "?time=2025-04", canvases=1)
+            april_change = page.locator("[data-figure='month.net_margin'] .ue-c").inner_text()
         finally:
             browser.close()
 
@@ -239,6 +241,8 @@ def test_small_books_read_right_in_a_browser(books: Path) -> None:
         assert said.startswith("no tokens served in 2025-03"), (title, march[title])
     # GPU-hours end with the last month recorded, not with the later price (empty months read as idle).
     assert whole[CHARTS[4]]["x"] == ["2025-01", "2025-02", "2025-03", "2025-04"], whole[CHARTS[4]]["x"]
+    # April's previous month served no token: said so, not "no earlier period in the books".
+    assert april_change == "no tokens served in 2025-03: nothing to compare", april_change
 
 
 # ------------------------------------------------------------------ a time filter typed backwards
@@ -262,3 +266,21 @@ def test_a_backwards_time_filter_shows_no_month_of_its_own(typed: str) -> None:
     assert answer["message"].startswith(
         f'no data for this filter: your time filter "{typed}" is an empty period'
     )
+
+
+def test_previous_period_is_labelled_with_the_months_the_books_have(books: Path) -> None:
+    """Three months from 2025-02 are compared with the three before, of which the books
+    have only 2025-01: the label says 2025-01, not "2024-11 - 2025-01"."""
+    from fava.util.date import parse_date
+
+    from ailab_books.dashboard.figures import Filters, respond
+    from ailab_books.queries.runner import load_ledger
+
+    ledger = load_ledger(books, require_pipeline=True)
+    answer = respond(ledger, Filters(time="2025-02 - 2025-04", account="", advanced=""), parse_date)
+    previous = answer["data"]["headline"]["previous_period"]
+    assert previous["label"] == "2025-01"
+    january = next(
+        r for r in lab_report(books, "--from", "2025-01", "--to", "2025-01") if r["month"] == "Total"
+    )
+    assert previous["net_margin"] == january["net_margin_per_mtok"]
