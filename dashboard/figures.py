@@ -111,8 +111,11 @@ def respond(
     notices: list[str] = []
     #: One short line per notice, for the chart panels' subtitles.
     short: list[str] = []
+    operating = list(ledger.options.get("operating_currency") or []) if ledger.options else []
     answer: JSON = {
         "filters": {"time": filters.time, "account": filters.account, "filter": filters.advanced},
+        # What every amount is valued in (lab-report's: the first operating currency).
+        "currency": operating[0] if operating else "USD",
         "status": "ok",
         "showing": None,
         "notices": notices,

@@ -333,6 +333,7 @@ const economics = new Map<string, Promise<UnitEconomics>>();
 
 /** The page's per-token figures for the current filters (one request per filter). */
 function unitEconomics(ledger: Ledger): Promise<UnitEconomics> {
+  useCurrency(ledger.ccy);
   const url = ledger.urlFor("v2_unit_economics");
   let pending = economics.get(url);
   if (pending === undefined) {
@@ -354,7 +355,7 @@ const UNATTRIBUTED = "(unattributed)";
 
 /** Dollars with cents and a real minus sign: "−$2,349.90". */
 const dollars = (v: number) =>
-  `${v < 0 ? MINUS : ""}$${Math.abs(v).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+  `${v < 0 ? MINUS : ""}${MONEY}${Math.abs(v).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 
 /** The months of the window in which no token was served: no per-token figure exists for them. */
 function monthsWithoutTokens(ue: UnitEconomics): Set<string> {
@@ -382,12 +383,24 @@ function noTokens(ue: UnitEconomics, title: string): EChartsSpec | null {
   return null;
 }
 
+/** The books' operating currency (Fava's ``ledger.ccy``, the first ``operating_currency``): every
+ * figure is lab-report's, valued in it, so a EUR lab's figures must not read as dollars. */
+let CCY = "USD";
+let MONEY = "$";
+const MONEY_SIGNS: Record<string, string> = { USD: "$", EUR: "\u20ac", GBP: "\u00a3", JPY: "\u00a5" };
+function useCurrency(ccy: string | undefined): void {
+  CCY = ccy || "USD";
+  MONEY = MONEY_SIGNS[CCY] ?? `${CCY} `;
+}
+/** The money axes' name: "$ per million tokens", "€ per million tokens", "CHF per million tokens". */
+const perMtokName = () => `${MONEY.trim()} per million tokens`;
+
 /** "$ per million tokens" with enough decimals that small figures are not $0.00. */
 function perMtok(v: number, signed = false): string {
   const abs = Math.abs(v);
-  if (abs === 0) return "$0";
+  if (abs === 0) return `${MONEY}0`;
   const digits = abs >= 1 ? 2 : abs >= 0.1 ? 3 : abs >= 0.001 ? 4 : 6;
-  const text = `$${abs.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })}`;
+  const text = `${MONEY}${abs.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })}`;
   return v < 0 ? `${MINUS}${text}` : signed && v > 0 ? `+${text}` : text;
 }
 const perMtokAxis = (v: number) => perMtok(v);
@@ -560,11 +573,11 @@ and with every cost of the firm <b>${perMtok(Number(h.month.full_cost))}</b> (ne
 ${h.month ? headlineRow("month", "Latest month with tokens served:", h.month, h.previous_month) : ""}
 ${headlineRow("period", "Whole period:", h.period, h.previous_period)}
 ${changes ? `<div class="ue-c">Allocation policy changes in the period (purple dashed line on the charts):<ul style="margin:0.2em 0">${changes}</ul></div>` : ""}
-<div class="ue-c">Every figure is lab-report's (<code>lab-report --from ${ue.showing!.start} --to ${ue.showing!.stop}</code>, its Total row for the period), on the whole books; dollars per million tokens.</div>`;
+<div class="ue-c">Every figure is lab-report's (<code>lab-report --from ${ue.showing!.start} --to ${ue.showing!.stop}</code>, its Total row for the period), on the whole books; ${CCY === "USD" ? "dollars" : escapeHtml(CCY)} per million tokens.</div>`;
 }
 
 const TITLES = {
-  headline: "Are we selling tokens at a loss? (dollars per million tokens)",
+  headline: "Are we selling tokens at a loss? (per million tokens, in the books' currency)",
   margins: "Gross and net margin per million tokens",
   costStack: "Cost per million tokens, by cost line",
   tierMargins: "Margin per million tokens by tier (period total)",
@@ -624,7 +637,7 @@ function segmentMarginsPanel(title: string, by: "tier" | "model") {
             formatter: (name: string) => (totals.some((r) => String(r[by]) === name && !Number(r.million_tokens)) ? `${name}\n(no tokens)` : name),
           },
         },
-        yAxis: { type: "value", name: "$ per million tokens", nameGap: 8, axisLabel: { formatter: perMtokAxis } },
+        yAxis: { type: "value", name: perMtokName(), nameGap: 8, axisLabel: { formatter: perMtokAxis } },
         series: series.map((s, i) => ({
           type: "bar",
           name: s.name,
@@ -726,7 +739,7 @@ export default defineConfig({
               legend: { bottom: 0 },
               grid: { left: 80, right: 30, top: notice ? 60 : 30, bottom: monthsWithoutTokens(ue).size ? 65 : 50 },
               xAxis: monthAxis(ue, axis, false),
-              yAxis: { type: "value", name: "$ per million tokens", nameGap: 8, axisLabel: { formatter: perMtokAxis } },
+              yAxis: { type: "value", name: perMtokName(), nameGap: 8, axisLabel: { formatter: perMtokAxis } },
               series: lines.map(({ name, column, color }, i) => ({
                 type: "line",
                 name,
@@ -788,7 +801,7 @@ export default defineConfig({
             const notice = noticeOf(ue);
             (spec as any).title = subtitle(notice);
             (spec as any).grid.top = notice ? 60 : 30;
-            (spec as any).yAxis.name = "$ per million tokens";
+            (spec as any).yAxis.name = perMtokName();
             (spec as any).xAxis = monthAxis(ue, axis);
             if (monthsWithoutTokens(ue).size) (spec as any).grid.bottom += 15;
             const lineColors = ["#1b1b1b", "#af3d3d"];

@@ -284,3 +284,55 @@ def test_previous_period_is_labelled_with_the_months_the_books_have(books: Path)
         r for r in lab_report(books, "--from", "2025-01", "--to", "2025-01") if r["month"] == "Total"
     )
     assert previous["net_margin"] == january["net_margin_per_mtok"]
+
+
+# ------------------------------------------------------------------ books kept in euros
+
+
+def euro_books() -> str:
+    """The small books with the currencies swapped: operating currency EUR, a rent in USD."""
+    text = small_books().replace("USD", "\0").replace("EUR", "USD").replace("\0", "EUR")
+    return text.replace("price USD 1.10 EUR", "price USD 0.91 EUR").replace(
+        "price USD 1.12 EUR", "price USD 0.89 EUR"
+    )
+
+
+@pytest.fixture(scope="module")
+def euros(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    main = tmp_path_factory.mktemp("euro") / "main.beancount"
+    main.write_text(euro_books())
+    return main
+
+
+def test_euro_books_are_not_shown_in_dollars_by_the_server(euros: Path) -> None:
+    from fava.util.date import parse_date
+
+    from ailab_books.dashboard.figures import Filters, respond
+    from ailab_books.queries.runner import load_ledger
+
+    answer = respond(load_ledger(euros, require_pipeline=True), Filters(), parse_date)
+    assert answer["currency"] == "EUR"
+    html = headline_html(answer)
+    assert "\N{EURO SIGN}" in html
+    assert "$" not in html and "dollars" not in html
+
+
+@pytestmark_browser
+def test_euro_books_are_not_shown_in_dollars_in_a_browser(euros: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with _fava(euros) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            _open_dashboard(page, url, canvases=1)
+            headline = page.locator("[data-period=month]").inner_text()
+            sentence = page.locator("article").inner_text()
+            axes = {
+                title: _spec(page, title)["yName"] for title in (CHARTS[0], CHARTS[1], CHARTS[6], CHARTS[7])
+            }
+        finally:
+            browser.close()
+    assert "\N{EURO SIGN}" in headline and "$" not in headline, headline
+    assert "dollars" not in sentence and "EUR per million tokens" in sentence
+    assert set(axes.values()) == {"\N{EURO SIGN} per million tokens"}, axes
