@@ -111,8 +111,11 @@ def respond(
     notices: list[str] = []
     #: One short line per notice, for the chart panels' subtitles.
     short: list[str] = []
+    operating = list(ledger.options.get("operating_currency") or []) if ledger.options else []
     answer: JSON = {
         "filters": {"time": filters.time, "account": filters.account, "filter": filters.advanced},
+        # What every amount is valued in (lab-report's: the first operating currency).
+        "currency": operating[0] if operating else "USD",
         "status": "ok",
         "showing": None,
         "notices": notices,
@@ -134,6 +137,18 @@ def respond(
                 "2026-09-15 - 2026-10-15): showing the whole books"
             )
             short.append("your time filter cannot be read")
+        elif end <= begin:
+            # A range typed backwards ("2026-10 - 2026-09"): Fava's pages select nothing for it;
+            # months_covering would show its first month as if asked for, with no notice.
+            answer.update(
+                status="no-data",
+                message=(
+                    f'no data for this filter: your time filter "{filters.time}" is an empty period '
+                    "for Fava (its end is not after its start): write the earlier date first, "
+                    "e.g. 2026-09 - 2026-10"
+                ),
+            )
+            return answer
         else:
             covering = months_covering(begin, end)
             assert covering.start is not None and covering.stop is not None

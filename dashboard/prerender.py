@@ -8,7 +8,7 @@ headline is readable at once; the script then replaces it with its own panel.
 Only an answer already computed (by an earlier view of the same filters, on the
 same load) is rendered: the HTML never waits for a first computation.
 The figures and words are the page's (``headlineHtml`` in unit-economics.tsx):
-dollars per million tokens, the sign as a minus or plus and as "a loss" or "a
+money per million tokens (in the books' operating currency), the sign as a minus or plus and as "a loss" or "a
 profit", not colour alone.
 """
 
@@ -29,24 +29,58 @@ FIGURES = (
 )
 
 
-def per_mtok(value: Decimal, *, signed: bool = False) -> str:
-    """Dollars per million tokens with enough decimals that small figures are not $0.00
-    (the page's ``perMtok``).
+#: The sign written before an amount of the books' operating currency (the page's MONEY_SIGNS);
+#: another currency is written by its code.
+MONEY_SIGNS = {"USD": "$", "EUR": "\N{EURO SIGN}", "GBP": "\N{POUND SIGN}", "JPY": "\N{YEN SIGN}"}
+
+
+def money_sign(currency: str) -> str:
+    """``$`` for USD, ``€`` for EUR, ``CHF `` for a currency without a sign here."""
+    return MONEY_SIGNS.get(currency, f"{currency} ")
+
+
+def per_mtok(value: Decimal, *, signed: bool = False, currency: str = "USD") -> str:
+    """An amount of ``currency`` per million tokens with enough decimals that small figures
+    are not $0.00 (the page's ``perMtok``).
 
     >>> per_mtok(Decimal("-1.003462")) == MINUS + "$1.00", per_mtok(Decimal("0.928325"), signed=True)
     (True, '+$0.928')
+    >>> per_mtok(Decimal("2.5"), currency="EUR"), per_mtok(Decimal("2.5"), currency="CHF")
+    ('€2.50', 'CHF 2.50')
     """
+    sign = money_sign(currency)
     size = abs(value)
     if size == 0:
-        return "$0"
+        return f"{sign}0"
     digits = 2 if size >= 1 else 3 if size >= Decimal("0.1") else 4 if size >= Decimal("0.001") else 6
-    text = f"${size:,.{digits}f}"
+    text = f"{sign}{size:,.{digits}f}"
     if value < 0:
         return MINUS + text
     return f"+{text}" if signed else text
 
 
-def _figure(name: str, label: str, value: str | None) -> str:
+#: The words a number of tokens is written in, from the largest, with its size in million tokens.
+TOKEN_SCALES = ((Decimal(1_000_000), "trillion"), (Decimal(1_000), "billion"), (Decimal(1), "million"))
+
+
+def tokens_text(million_tokens: Decimal) -> str:
+    """Million tokens (the books' ``MTOK``) in words, in the scale of their own size (the page's
+    ``fmtTokens``): neither 90 Mtok as "0.00 trillion" nor 35,740,800 Mtok as "36M".
+
+    >>> tokens_text(Decimal("35740800")), tokens_text(Decimal("90.48")), tokens_text(Decimal("4500"))
+    ('35.7 trillion tokens', '90.5 million tokens', '4.5 billion tokens')
+    """
+    size, word = next(
+        ((size, word) for size, word in TOKEN_SCALES if abs(million_tokens) >= size), TOKEN_SCALES[-1]
+    )
+    scaled = million_tokens / size
+    digits = 1 if abs(scaled) >= 10 else 2
+    # As the page's toLocaleString(maximumFractionDigits): no trailing zeros.
+    text = f"{scaled:,.{digits}f}".rstrip("0").rstrip(".")
+    return f"{text} {word} tokens"
+
+
+def _figure(name: str, label: str, value: str | None, currency: str) -> str:
     if value is None:
         return f'<div class="ue-fig"><div class="ue-l">{label}</div><div class="ue-v">—</div></div>'
     number = Decimal(value)
@@ -55,7 +89,7 @@ def _figure(name: str, label: str, value: str | None) -> str:
     if name.endswith("margin"):
         word = " a loss" if number < 0 else " a profit" if number > 0 else " break-even"
         style = ' style="color:#b3261e"' if number < 0 else ' style="color:#1b7a2e"'
-    shown = per_mtok(number, signed=name.endswith("margin"))
+    shown = per_mtok(number, signed=name.endswith("margin"), currency=currency)
     return (
         f'<div class="ue-fig" data-server-figure="{name}" data-value="{escape(value)}">'
         f'<div class="ue-l">{escape(label)}</div><div class="ue-v"{style}>{shown}'
@@ -63,14 +97,14 @@ def _figure(name: str, label: str, value: str | None) -> str:
     )
 
 
-def _row(title: str, figures: JSON | None) -> str:
+def _row(title: str, figures: JSON | None, currency: str) -> str:
     if figures is None:
         return ""
-    cells = "".join(_figure(name, label, figures.get(name)) for name, label in FIGURES)
-    trillions = Decimal(figures["million_tokens"]) / Decimal(1_000_000)
+    cells = "".join(_figure(name, label, figures.get(name), currency) for name, label in FIGURES)
+    tokens = tokens_text(Decimal(figures["million_tokens"]))
     return (
         f'<div class="ue-row"><div class="ue-h">{escape(title)} <b>{escape(figures["label"])}</b> '
-        f"({trillions:,.2f} trillion tokens)</div>{cells}</div>"
+        f"({tokens})</div>{cells}</div>"
     )
 
 
@@ -91,13 +125,14 @@ def headline_html(answer: JSON) -> str:
         body = f'<div class="ue-note"><b>{message}</b></div>{notes}'
     else:
         headline = answer["data"]["headline"]
+        currency = str(answer.get("currency") or "USD")
         body = (
             notes
-            + _row("Latest month with tokens served:", headline.get("month"))
-            + _row("Whole period:", headline.get("period"))
+            + _row("Latest month with tokens served:", headline.get("month"), currency)
+            + _row("Whole period:", headline.get("period"), currency)
         )
     return (
         f'<div data-server-headline="1" style="padding:0.5em 1em">{STYLE}'
-        "<h3>Are we selling tokens at a loss? (dollars per million tokens)</h3>"
+        "<h3>Are we selling tokens at a loss? (per million tokens, in the books' currency)</h3>"
         f'{body}<p class="ue-l">Loading the charts…</p></div>'
     )

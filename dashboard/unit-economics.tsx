@@ -198,6 +198,14 @@ function columnsAsSeries(
   return new Map([...series.entries()].filter(([, data]) => data.some((v) => v !== null && v !== 0)));
 }
 
+/** `axis` from the first to the last month that has a row of `table` (all of it when none has). */
+function recordedMonths(table: Table, axis: string[]): string[] {
+  const seen = new Set(table.rows.map((row) => monthOf(table, row)));
+  const first = axis.findIndex((m) => seen.has(m));
+  const last = axis.length - 1 - [...axis].reverse().findIndex((m) => seen.has(m));
+  return first < 0 ? axis : axis.slice(first, last + 1);
+}
+
 /** "datacenter_ops_per_mtok" -> "Datacenter ops"; "other_rnd" -> "Other R&D". */
 const labelOf = (column: string, suffix = "") => {
   const words = column
@@ -325,6 +333,7 @@ const economics = new Map<string, Promise<UnitEconomics>>();
 
 /** The page's per-token figures for the current filters (one request per filter). */
 function unitEconomics(ledger: Ledger): Promise<UnitEconomics> {
+  useCurrency(ledger.ccy);
   const url = ledger.urlFor("v2_unit_economics");
   let pending = economics.get(url);
   if (pending === undefined) {
@@ -341,22 +350,78 @@ function unitEconomics(ledger: Ledger): Promise<UnitEconomics> {
 
 const dec = (v: any): number | null => (v === null || v === undefined ? null : Number(v));
 const MINUS = "\u2212";
+/** lab-report's segment row for the costs of months without tokens (queries/economics.py). */
+const UNATTRIBUTED = "(unattributed)";
+
+/** Dollars with cents and a real minus sign: "−$2,349.90". */
+const dollars = (v: number) =>
+  `${v < 0 ? MINUS : ""}${MONEY}${Math.abs(v).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+
+/** The months of the window in which no token was served: no per-token figure exists for them. */
+function monthsWithoutTokens(ue: UnitEconomics): Set<string> {
+  return new Set((ue.data?.summary ?? []).filter((r) => r.month !== "Total" && !Number(r.million_tokens)).map((r) => String(r.month)));
+}
+
+/** A month axis that says which months have no per-token figure, instead of a silent gap. */
+function monthAxis(ue: UnitEconomics, axis: string[], boundaryGap = true): any {
+  const empty = monthsWithoutTokens(ue);
+  return {
+    type: "category",
+    data: axis,
+    boundaryGap,
+    axisLabel: { formatter: (m: string) => (empty.has(m) ? `${m}\n(no tokens)` : m) },
+  };
+}
+
+/** The "no data" answer of a per-token panel when no month of the window served a token. */
+function noTokens(ue: UnitEconomics, title: string): EChartsSpec | null {
+  const months = ue.data?.months ?? [];
+  const empty = monthsWithoutTokens(ue);
+  if (months.length && months.every((m) => empty.has(m))) {
+    return noData(title, `no tokens served in ${ue.showing?.label ?? months.join(", ")}: no per-token figure exists`);
+  }
+  return null;
+}
+
+/** The books' operating currency (Fava's ``ledger.ccy``, the first ``operating_currency``): every
+ * figure is lab-report's, valued in it, so a EUR lab's figures must not read as dollars. */
+let CCY = "USD";
+let MONEY = "$";
+const MONEY_SIGNS: Record<string, string> = { USD: "$", EUR: "\u20ac", GBP: "\u00a3", JPY: "\u00a5" };
+function useCurrency(ccy: string | undefined): void {
+  CCY = ccy || "USD";
+  MONEY = MONEY_SIGNS[CCY] ?? `${CCY} `;
+}
+/** The money axes' name: "$ per million tokens", "€ per million tokens", "CHF per million tokens". */
+const perMtokName = () => `${MONEY.trim()} per million tokens`;
 
 /** "$ per million tokens" with enough decimals that small figures are not $0.00. */
 function perMtok(v: number, signed = false): string {
   const abs = Math.abs(v);
-  if (abs === 0) return "$0";
+  if (abs === 0) return `${MONEY}0`;
   const digits = abs >= 1 ? 2 : abs >= 0.1 ? 3 : abs >= 0.001 ? 4 : 6;
-  const text = `$${abs.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })}`;
+  const text = `${MONEY}${abs.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })}`;
   return v < 0 ? `${MINUS}${text}` : signed && v > 0 ? `+${text}` : text;
 }
 const perMtokAxis = (v: number) => perMtok(v);
 const perMtokTip = (v: any) => (typeof v === "number" ? `${perMtok(v)} per million tokens` : "—");
-/** Million tokens (the books' MTOK) as trillions of tokens. */
-const trillions = (mtok: number) => mtok / 1e6;
-const fmtTrillions = (v: number) =>
-  `${v.toLocaleString("en-US", { maximumFractionDigits: v >= 10 ? 1 : 2 })} trillion tokens`;
-const fmtTrillionsAxis = (v: number) => `${v.toLocaleString("en-US", { maximumFractionDigits: 1 })} T`;
+/** The scale that writes `mtok` million tokens (the books' MTOK) in words: trillions, billions or
+ * millions, so that neither 90 Mtok reads "0 trillion" nor 35,740,800 Mtok "36M". */
+type TokenScale = { perMtok: number; word: "trillion" | "billion" | "million" };
+const tokenScale = (mtok: number): TokenScale =>
+  Math.abs(mtok) >= 1e6
+    ? { perMtok: 1e6, word: "trillion" }
+    : Math.abs(mtok) >= 1e3
+      ? { perMtok: 1e3, word: "billion" }
+      : { perMtok: 1, word: "million" };
+/** A number of tokens in the scale's unit, with its word: "35.74 trillion tokens". */
+const fmtScaled = (v: number, scale: TokenScale) =>
+  `${v.toLocaleString("en-US", { maximumFractionDigits: Math.abs(v) >= 10 ? 1 : 2 })} ${scale.word} tokens`;
+/** Million tokens as tokens in words, in the scale of their own size. */
+const fmtTokens = (mtok: number) => {
+  const scale = tokenScale(mtok);
+  return fmtScaled(mtok / scale.perMtok, scale);
+};
 
 /** The notice an affected panel shows under its title (empty: the filter applies as is). */
 function noticeOf(ue: UnitEconomics): string {
@@ -383,9 +448,9 @@ function noData(title: string, message: string): EChartsSpec {
 }
 
 /** The title block of a per-token chart: its notice, so the panel says what it shows. */
-function subtitle(notice: string): any {
+function subtitle(notice: string, width = 560): any {
   return notice
-    ? { subtext: notice, left: 10, top: 0, subtextStyle: { width: 560, overflow: "break", fontSize: 12, color: "#444" } }
+    ? { subtext: notice, left: 10, top: 0, subtextStyle: { width, overflow: "break", fontSize: 12, lineHeight: 16, color: "#444" } }
     : undefined;
 }
 
@@ -428,7 +493,7 @@ function figureHtml(
   if (value === null) {
     return `<div class="ue-fig" data-figure="${key}" data-value=""><div class="ue-l">${label}</div><div class="ue-v">—</div><div class="ue-c">no tokens served</div></div>`;
   }
-  const text = kind === "tokens" ? fmtTrillions(trillions(value)) : perMtok(value, kind === "margin");
+  const text = kind === "tokens" ? fmtTokens(value) : perMtok(value, kind === "margin");
   let valueStyle = "";
   let word = "";
   if (kind === "margin") {
@@ -441,10 +506,13 @@ function figureHtml(
     const up = delta > 0;
     const better = kind === "cost" ? !up : up;
     const arrow = delta === 0 ? "=" : up ? "▲ up" : "▼ down";
-    const amount = kind === "tokens" ? fmtTrillions(trillions(Math.abs(delta))) : perMtok(Math.abs(delta));
+    const amount = kind === "tokens" ? fmtTokens(Math.abs(delta)) : perMtok(Math.abs(delta));
     const colour = delta === 0 || kind === "tokens" ? "#444" : better ? GOOD : BAD;
-    const was = kind === "tokens" ? fmtTrillions(trillions(previous)) : perMtok(previous, kind === "margin");
+    const was = kind === "tokens" ? fmtTokens(previous) : perMtok(previous, kind === "margin");
     change = `<span style="color:${colour}">${arrow} ${delta === 0 ? "unchanged" : amount}</span> vs ${escapeHtml(previousLabel)} (${was})`;
+  } else if (previousLabel !== null) {
+    // The period before exists but served no token: it has no per-token figure to compare with.
+    change = `no tokens served in ${escapeHtml(previousLabel)}: nothing to compare`;
   } else {
     change = "no earlier period in the books";
   }
@@ -505,17 +573,17 @@ and with every cost of the firm <b>${perMtok(Number(h.month.full_cost))}</b> (ne
 ${h.month ? headlineRow("month", "Latest month with tokens served:", h.month, h.previous_month) : ""}
 ${headlineRow("period", "Whole period:", h.period, h.previous_period)}
 ${changes ? `<div class="ue-c">Allocation policy changes in the period (purple dashed line on the charts):<ul style="margin:0.2em 0">${changes}</ul></div>` : ""}
-<div class="ue-c">Every figure is lab-report's (<code>lab-report --from ${ue.showing!.start} --to ${ue.showing!.stop}</code>, its Total row for the period), on the whole books; dollars per million tokens.</div>`;
+<div class="ue-c">Every figure is lab-report's (<code>lab-report --from ${ue.showing!.start} --to ${ue.showing!.stop}</code>, its Total row for the period), on the whole books; ${CCY === "USD" ? "dollars" : escapeHtml(CCY)} per million tokens.</div>`;
 }
 
 const TITLES = {
-  headline: "Are we selling tokens at a loss? (dollars per million tokens)",
+  headline: "Are we selling tokens at a loss? (per million tokens, in the books' currency)",
   margins: "Gross and net margin per million tokens",
   costStack: "Cost per million tokens, by cost line",
   tierMargins: "Margin per million tokens by tier (period total)",
   modelMargins: "Margin per million tokens by model (period total)",
-  tiers: "Tokens served by tier (trillions)",
-  models: "Tokens served by model (trillions)",
+  tiers: "Tokens served by tier",
+  models: "Tokens served by model",
   gpuh: "GPU-hours by workload (idle included; follows Fava's filters)",
   pools: "Where the shared pools went: pool → activity → cost class (follows Fava's filters; step-down pools in grey)",
 };
@@ -530,7 +598,12 @@ function segmentMarginsPanel(title: string, by: "tier" | "model") {
     spec: async ({ ledger }: { ledger: Ledger }) => {
       const ue = await unitEconomics(ledger);
       if (ue.status !== "ok" || !ue.data) return noData(title, ue.message ?? "");
-      const totals = ue.data.segments[by].filter((r) => r.month === "Total" && r[by] !== "(all)");
+      const empty = noTokens(ue, title);
+      if (empty) return empty;
+      const all = ue.data.segments[by].filter((r) => r.month === "Total" && r[by] !== "(all)");
+      // The costs of months without tokens have no per-token figure: said in words, not an empty bar.
+      const totals = all.filter((r) => r[by] !== UNATTRIBUTED);
+      const unattributed = all.find((r) => r[by] === UNATTRIBUTED && Number(r.net_margin));
       const names = totals.map((r) => String(r[by]));
       const perM = (r: Row, amount: string) => {
         const tokens = dec(r.million_tokens);
@@ -542,14 +615,29 @@ function segmentMarginsPanel(title: string, by: "tier" | "model") {
         { name: "Gross margin / Mtok", color: "#3daf46", data: totals.map((r) => dec(r.gross_margin_per_mtok)) },
         { name: "Net margin / Mtok", color: "#af3d3d", data: totals.map((r) => dec(r.net_margin_per_mtok)) },
       ];
-      const notice = noticeOf(ue);
+      const notice = [
+        noticeOf(ue),
+        unattributed
+          ? `Not in any ${by}: net ${dollars(Number(unattributed.net_margin))}, the costs of months with no tokens served (lab-report's ${UNATTRIBUTED} row)`
+          : "",
+      ].filter(Boolean).join(". ");
       return record(title, {
-        title: subtitle(notice),
+        title: subtitle(notice, 520), // a half-width panel
         tooltip: { trigger: "axis", valueFormatter: perMtokTip },
         legend: { bottom: 0, itemGap: 8 },
-        grid: { left: 80, right: 20, top: notice ? 75 : 30, bottom: 60 },
-        xAxis: { type: "category", data: names, axisLabel: { interval: 0, fontWeight: "bold" } },
-        yAxis: { type: "value", name: "$ per million tokens", nameGap: 8, axisLabel: { formatter: perMtokAxis } },
+        // Room above the plot for the notice: about three lines with the unattributed note.
+        grid: { left: 80, right: 20, top: notice ? (unattributed ? 115 : 75) : 30, bottom: 60 },
+        xAxis: {
+          type: "category",
+          data: names,
+          // A segment without tokens in the period has no per-token bar: say so under its name.
+          axisLabel: {
+            interval: 0,
+            fontWeight: "bold",
+            formatter: (name: string) => (totals.some((r) => String(r[by]) === name && !Number(r.million_tokens)) ? `${name}\n(no tokens)` : name),
+          },
+        },
+        yAxis: { type: "value", name: perMtokName(), nameGap: 8, axisLabel: { formatter: perMtokAxis } },
         series: series.map((s, i) => ({
           type: "bar",
           name: s.name,
@@ -564,7 +652,7 @@ function segmentMarginsPanel(title: string, by: "tier" | "model") {
   };
 }
 
-/** Half-width panel: trillions of tokens per month, stacked by tier or model. */
+/** Half-width panel: tokens per month (in trillions, billions or millions), stacked by tier or model. */
 function tokensPanel(title: string, by: "tier" | "model") {
   return {
     title,
@@ -575,9 +663,19 @@ function tokensPanel(title: string, by: "tier" | "model") {
       const ue = await unitEconomics(ledger);
       if (ue.status !== "ok" || !ue.data) return noData(title, ue.message ?? "");
       const axis = ue.data.months;
-      const rows = ue.data.segments[by].filter((r) => r.month !== "Total");
-      const table: Table = { columns: ["month", by, "trillion_tokens"], rows: rows.map((r) => ({ month: r.month, [by]: r[by], trillion_tokens: trillions(Number(r.million_tokens)) })) };
-      const spec = stackedBars(title, axis, pivot(ledger, table, by, "trillion_tokens", axis), fmtTrillions, { axisUnit: fmtTrillionsAxis });
+      // "(unattributed)" holds the costs of months without tokens: it never has tokens to stack.
+      const rows = ue.data.segments[by].filter((r) => r.month !== "Total" && r[by] !== UNATTRIBUTED);
+      if (!rows.some((r) => Number(r.million_tokens) !== 0)) {
+        return noData(title, `no tokens served in ${ue.showing?.label ?? "these months"}`);
+      }
+      // One unit for the whole axis, from the largest month: trillions, billions or millions.
+      const scale = tokenScale(Math.max(...rows.map((r) => Math.abs(Number(r.million_tokens)))));
+      const table: Table = { columns: ["month", by, "tokens"], rows: rows.map((r) => ({ month: r.month, [by]: r[by], tokens: Number(r.million_tokens) / scale.perMtok })) };
+      const spec = stackedBars(title, axis, pivot(ledger, table, by, "tokens", axis), (v) => fmtScaled(v, scale), {
+        axisUnit: (v) => v.toLocaleString("en-US", { maximumFractionDigits: 1 }),
+      });
+      (spec as any).yAxis.name = `${scale.word}s of tokens`;
+      (spec as any).yAxis.nameGap = 8;
       const notice = noticeOf(ue);
       (spec as any).title = subtitle(notice);
       (spec as any).grid.top = notice ? 75 : 30;
@@ -790,6 +888,8 @@ export default defineConfig({
           spec: async ({ ledger }) => {
             const ue = await unitEconomics(ledger);
             if (ue.status !== "ok" || !ue.data) return noData(TITLES.margins, ue.message ?? "");
+            const empty = noTokens(ue, TITLES.margins);
+            if (empty) return empty;
             const axis = ue.data.months;
             const notice = noticeOf(ue);
             const lines = [
@@ -800,9 +900,9 @@ export default defineConfig({
               title: subtitle(notice),
               tooltip: { trigger: "axis", valueFormatter: perMtokTip },
               legend: { bottom: 0 },
-              grid: { left: 80, right: 30, top: notice ? 60 : 30, bottom: 50 },
-              xAxis: { type: "category", data: axis, boundaryGap: false },
-              yAxis: { type: "value", name: "$ per million tokens", nameGap: 8, axisLabel: { formatter: perMtokAxis } },
+              grid: { left: 80, right: 30, top: notice ? 60 : 30, bottom: monthsWithoutTokens(ue).size ? 65 : 50 },
+              xAxis: monthAxis(ue, axis, false),
+              yAxis: { type: "value", name: perMtokName(), nameGap: 8, axisLabel: { formatter: perMtokAxis } },
               series: lines.map(({ name, column, color }, i) => ({
                 type: "line",
                 name,
@@ -832,6 +932,8 @@ export default defineConfig({
           spec: async ({ ledger }) => {
             const ue = await unitEconomics(ledger);
             if (ue.status !== "ok" || !ue.data) return noData(TITLES.costStack, ue.message ?? "");
+            const empty = noTokens(ue, TITLES.costStack);
+            if (empty) return empty;
             const t = ue.data.cost_stack;
             const axis = ue.data.months;
             // Every line column is named <class>__<line>_per_mtok by the query, with the cost
@@ -862,7 +964,9 @@ export default defineConfig({
             const notice = noticeOf(ue);
             (spec as any).title = subtitle(notice);
             (spec as any).grid.top = notice ? 60 : 30;
-            (spec as any).yAxis.name = "$ per million tokens";
+            (spec as any).yAxis.name = perMtokName();
+            (spec as any).xAxis = monthAxis(ue, axis);
+            if (monthsWithoutTokens(ue).size) (spec as any).grid.bottom += 15;
             const lineColors = ["#1b1b1b", "#af3d3d"];
             (spec.series as any[]).push(
               ...[...totals.entries()].map(([name, data], i) => ({
@@ -891,7 +995,9 @@ export default defineConfig({
           spec: async ({ ledger }) => {
             const t = await filteredRows(ledger, Q.gpuh);
             if (typeof t === "string") return noData(TITLES.gpuh, t);
-            const axis = months(ledger);
+            // Fava's dates run to its last directive (a price fetched today, say): months after the
+            // last GPU-hours recorded would read as an idle fleet, so the axis ends with the data.
+            const axis = recordedMonths(t, months(ledger));
             // One column per workload between the total and the *_share columns.
             const total = col(t, Q.gpuh, "gpu_hours");
             const skip = new Set(["year", "month", "period", total.toLowerCase()]);

@@ -38,6 +38,7 @@ from ailab_books.queries.economics import (
     Window,
     by_segment,
     filter_months,
+    parse_period,
     per_mtok,
     summary,
 )
@@ -150,13 +151,20 @@ def _label(window: Window) -> str:
 
 def period_figures(ledger: Ledger, window: Window) -> PerMtok | None:
     """The Total row of ``lab-report --from START --to STOP`` as per-Mtok figures, or
-    None when those months have nothing to report."""
+    None when those months have nothing to report.
+
+    Labelled with the months the books have in ``window``: the five months before
+    2025-01 in books that start in 2024-10 are 2024-10 to 2024-12, not "2024-08 - 2024-12"."""
     try:
         frame = summary(ledger, window)
     except NothingToReport:
         return None
     total = frame[frame["month"] == TOTAL].to_dict("records")[0]
-    return PerMtok.from_row(_label(window), total)
+    months = sorted(str(month) for month in frame["month"] if month != TOTAL)
+    label = _label(window)
+    if months:
+        label = _label(Window(parse_period(months[0], end=False), parse_period(months[-1], end=True)))
+    return PerMtok.from_row(label, total)
 
 
 def _rows(frame: pd.DataFrame) -> list[JSON]:

@@ -49,8 +49,8 @@ CHROMIUM_ARGS = [
 CHARTS = [
     "Gross and net margin per million tokens",
     "Cost per million tokens, by cost line",
-    "Tokens served by tier (trillions)",
-    "Tokens served by model (trillions)",
+    "Tokens served by tier",
+    "Tokens served by model",
     "GPU-hours by workload (idle included; follows Fava's filters)",
     "Where the shared pools went: pool → activity → cost class"
     " (follows Fava's filters; step-down pools in grey)",
