@@ -14,8 +14,8 @@ Fava loaded (``ledger.all_entries``, never Fava's filtered entries):
 
 ``life_table`` has no window: it amortises and divides over the whole books. The
 windowed after-training margin is computed here from the same pieces
-(:func:`model_lives` and the plugin's :func:`schedule`, called exactly as
-``life_table`` calls it, over the model's whole months in the books): the
+(:func:`model_lives` and ``lifetime.amortisation_rows``, the one schedule
+``life_table`` uses, through the books' last month): the
 gross margin of the window's months minus the amortisation the schedule charges
 in those months, over the window's tokens. Over the whole books it is
 ``life_table``'s figure (a test checks it).
@@ -35,9 +35,16 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from ailab_books.plugins.schedule import METHODS, schedule
+from ailab_books.plugins.schedule import METHODS
 from ailab_books.queries.economics import TOTAL, ZERO, Month, Window, by_segment, per_mtok
-from ailab_books.queries.lifetime import ModelLife, life_table, model_lives, payback_curve
+from ailab_books.queries.lifetime import (
+    ModelLife,
+    amortisation_rows,
+    books_last_month,
+    life_table,
+    model_lives,
+    payback_curve,
+)
 from ailab_books.queries.runner import Ledger, QueryFailed
 
 from .figures import JSON, DateParser, Filters, Loader, books_ledger, respond
@@ -53,32 +60,18 @@ PER_MTOK_COLUMNS = (
 )
 
 
-def _first_day(month: Month) -> datetime.date:
-    return datetime.date(month.year, month.month, 1)
-
-
-def amortised_in(life: ModelLife, method: str, window: Window) -> Decimal | None:
+def amortised_in(
+    life: ModelLife, method: str, window: Window, through: datetime.date | None = None
+) -> Decimal | None:
     """Training amortised by ``method`` in the months of ``window``; None without a record.
 
-    The schedule runs over the model's whole months in the books, exactly as
-    ``lifetime.amortised`` runs it (the book value of a month depends on every
-    month before it); only the charges of the window's months are summed.
+    The schedule is ``lab-report --lifetime``'s (``lifetime.amortisation_rows``, through the
+    books' last month ``through``): the book value of a month depends on every month before
+    it, so it runs over the model's whole life and only the window's months are summed.
     """
-    record = life.record
-    if record is None or not life.months:
+    rows = amortisation_rows(life, method, through)
+    if rows is None:
         return None
-    costs = {_first_day(month.month): month.training_cost for month in life.months}
-    tokens = {_first_day(month.month): month.million_tokens for month in life.months}
-    rows = schedule(
-        costs,
-        tokens,
-        record.launch_month,
-        record.end_of_life,
-        record.lifetime_mtok,
-        method,
-        _first_day(life.months[-1].month),
-        record.retirement_month,
-    )
     return sum(
         (row.amortised for row in rows if Month(row.month.year, row.month.month) in window),
         ZERO,
@@ -93,6 +86,7 @@ def windowed_rows(ledger: Ledger, window: Window) -> list[dict[str, Decimal | st
         if row["month"] == TOTAL
     }
     rows: list[dict[str, Decimal | str | None]] = []
+    through = books_last_month(ledger)
     for name, life in model_lives(ledger).items():
         months = [month for month in life.months if month.month in window]
         tokens = sum((month.million_tokens for month in months), ZERO)
@@ -103,7 +97,7 @@ def windowed_rows(ledger: Ledger, window: Window) -> list[dict[str, Decimal | st
             "gross_margin_per_mtok": per_mtok(gross, tokens),
         }
         for method in METHODS:
-            charge = amortised_in(life, method, window)
+            charge = amortised_in(life, method, window, through)
             key = f"after_training_per_mtok_{method.replace('-', '_')}"
             row[key] = None if charge is None else per_mtok(gross - charge, tokens)
         value = net.get(name)

@@ -33,7 +33,7 @@ import pandas as pd
 from beancount.core import data
 
 from ailab_books.plugins.models import ModelRecord, parse_models, trained_or_metered_models
-from ailab_books.plugins.schedule import METHODS, schedule
+from ailab_books.plugins.schedule import METHODS, Row, schedule
 
 from .economics import CENT, ZERO, Month, per_mtok
 from .runner import Ledger, QueryFailed, run_saved
@@ -161,12 +161,13 @@ def books_last_month(ledger: Ledger) -> datetime.date | None:
     return max(dates).replace(day=1) if dates else None
 
 
-def amortised(life: ModelLife, method: str, through: datetime.date | None = None) -> Decimal | None:
-    """Training amortised over the books' months by ``method``; None without a record.
+def amortisation_rows(life: ModelLife, method: str, through: datetime.date | None = None) -> list[Row] | None:
+    """The model-as-company schedule of ``life`` by ``method``, month by month; None without a record.
 
     ``through`` is the books' last month (:func:`books_last_month`); without it, the model's
     own last month. A model still in service but no longer metered (nor charged) in the books'
-    last months is amortised through them too, as the plugin does."""
+    last months is amortised through them too, as the plugin does. The one schedule behind
+    ``lab-report --lifetime`` and the Model P&L page."""
     record = life.record
     if record is None or not life.months:
         return None
@@ -174,7 +175,7 @@ def amortised(life: ModelLife, method: str, through: datetime.date | None = None
         _first_day(month.month): month.training_cost for month in life.months
     }
     tokens = {_first_day(month.month): month.million_tokens for month in life.months}
-    rows = schedule(
+    return schedule(
         costs,
         tokens,
         record.launch_month,
@@ -184,7 +185,12 @@ def amortised(life: ModelLife, method: str, through: datetime.date | None = None
         max(through or _first_day(life.months[-1].month), _first_day(life.months[-1].month)),
         record.retirement_month,
     )
-    return sum((row.amortised for row in rows), ZERO)
+
+
+def amortised(life: ModelLife, method: str, through: datetime.date | None = None) -> Decimal | None:
+    """Training amortised over the books' months by ``method``; None without a record."""
+    rows = amortisation_rows(life, method, through)
+    return None if rows is None else sum((row.amortised for row in rows), ZERO)
 
 
 def _after(gross: Decimal, charge: Decimal | None, tokens: Decimal) -> Decimal | None:
