@@ -329,23 +329,29 @@ type UnitEconomics = {
   } | null;
 };
 
-const economics = new Map<string, Promise<UnitEconomics>>();
+const answers = new Map<string, Promise<unknown>>();
+
+/** An endpoint of the books' extension for the current filters, fetched once per URL; the answer is
+ *  also left on ``window[global]`` for the browser tests. */
+function answerOf<T>(ledger: Ledger, endpoint: string, global: string): Promise<T> {
+  const url = ledger.urlFor(endpoint);
+  let pending = answers.get(url);
+  if (pending === undefined) {
+    pending = fetch(url).then(async (resp) => {
+      const body = await resp.json();
+      if (!resp.ok) throw new Error(`${endpoint}: ${body.error ?? resp.statusText}`);
+      (window as any)[global] = body;
+      return body;
+    });
+    answers.set(url, pending);
+  }
+  return pending as Promise<T>;
+}
 
 /** The page's per-token figures for the current filters (one request per filter). */
 function unitEconomics(ledger: Ledger): Promise<UnitEconomics> {
   useCurrency(ledger.ccy);
-  const url = ledger.urlFor("v2_unit_economics");
-  let pending = economics.get(url);
-  if (pending === undefined) {
-    pending = fetch(url).then(async (resp) => {
-      const body = await resp.json();
-      if (!resp.ok) throw new Error(`v2_unit_economics: ${body.error ?? resp.statusText}`);
-      (window as any).unitEconomicsData = body;
-      return body as UnitEconomics;
-    });
-    economics.set(url, pending);
-  }
-  return pending;
+  return answerOf<UnitEconomics>(ledger, "v2_unit_economics", "unitEconomicsData");
 }
 
 const dec = (v: any): number | null => (v === null || v === undefined ? null : Number(v));
@@ -714,22 +720,9 @@ type ModelPnl = {
   lifetime: { payback_curve: Row[]; life_table: Row[] } | { error: string };
 };
 
-const modelPnlAnswers = new Map<string, Promise<ModelPnl>>();
-
 /** The Model P&L figures for the current filters (one request per filter). */
 function modelPnl(ledger: Ledger): Promise<ModelPnl> {
-  const url = ledger.urlFor("v2_model_pnl");
-  let pending = modelPnlAnswers.get(url);
-  if (pending === undefined) {
-    pending = fetch(url).then(async (resp) => {
-      const body = await resp.json();
-      if (!resp.ok) throw new Error(`v2_model_pnl: ${body.error ?? resp.statusText}`);
-      (window as any).modelPnlData = body;
-      return body as ModelPnl;
-    });
-    modelPnlAnswers.set(url, pending);
-  }
-  return pending;
+  return answerOf<ModelPnl>(ledger, "v2_model_pnl", "modelPnlData");
 }
 
 /** Money in millions of dollars: "$260.7M", "−$139.6M". */
