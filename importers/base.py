@@ -18,12 +18,15 @@ account is then located at that row.
 from __future__ import annotations
 
 import abc
+import calendar
 import datetime
-from collections.abc import Callable, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
 from typing import Any, ClassVar
 
 import beangulp
-from beancount.core import data
+from beancount.core import amount, data
 from beangulp.extract import DUPLICATE
 
 from .config import ImportConfig
@@ -39,6 +42,34 @@ def entry_meta(filename: str, lineno: int, key: str, **extra: Any) -> data.Meta:
 def source_meta(filename: str, lineno: int) -> data.Meta:
     """A posting's metadata naming the row that needed its account (not printed)."""
     return {"filename": filename, "lineno": lineno}
+
+
+def last_day(period: str) -> datetime.date:
+    """The last day of a ``YYYY-MM`` period: the date of a month's driver entries."""
+    year, month = (int(part) for part in period.split("-"))
+    return datetime.date(year, month, calendar.monthrange(year, month)[1])
+
+
+def driver_postings(
+    filename: str, quantities: Iterable[tuple[str, Decimal, int]], unit: str, offset: str
+) -> list[data.Posting]:
+    """A driver entry's postings: each account's summed quantity (``(account, quantity, row)``
+    triples, in account order, each posting naming the first row behind it), then the offset
+    that balances them. Shared by the timesheet and GPU-hour feeds."""
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    first_row: dict[str, int] = {}
+    for account, quantity, row in quantities:
+        totals[account] += quantity
+        first_row.setdefault(account, row)
+    postings = [
+        data.Posting(
+            account, amount.Amount(totals[account], unit), None, None, None, source_meta(filename, row)
+        )
+        for account, row in sorted(first_row.items())
+    ]
+    total = sum(totals.values(), Decimal(0))
+    postings.append(data.Posting(offset, amount.Amount(-total, unit), None, None, None, None))
+    return postings
 
 
 class FeedImporter(beangulp.Importer, abc.ABC):  # type: ignore[misc]  # beangulp ships no type information

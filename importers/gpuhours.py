@@ -12,16 +12,15 @@ is minus their sum, so the entry balances exactly.
 
 from __future__ import annotations
 
-import calendar
 import datetime
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
-from beancount.core import amount, data
+from beancount.core import data
 
-from .base import entry_meta, source_meta
+from .base import driver_postings, entry_meta, last_day
 from .keys import import_id
 
 UNIT = "GPUH"
@@ -80,11 +79,6 @@ class Usage:
     hours: Decimal
 
 
-def last_day(period: str) -> datetime.date:
-    year, month = (int(part) for part in period.split("-"))
-    return datetime.date(year, month, calendar.monthrange(year, month)[1])
-
-
 def gpu_entries(
     feed: str,
     payee: str,
@@ -102,19 +96,7 @@ def gpu_entries(
         groups[(usage.period, usage.cluster)].append(usage)
     entries: list[data.Directive] = []
     for (period, cluster), members in sorted(groups.items()):
-        totals: dict[str, Decimal] = defaultdict(Decimal)
-        first_line: dict[str, int] = {}
-        for usage in members:
-            totals[usage.account] += usage.hours
-            first_line.setdefault(usage.account, usage.line)
-        postings = [
-            data.Posting(
-                account, amount.Amount(totals[account], UNIT), None, None, None, source_meta(filepath, line)
-            )
-            for account, line in sorted(first_line.items())
-        ]
-        total = sum(totals.values(), Decimal(0))
-        postings.append(data.Posting(offset, amount.Amount(-total, UNIT), None, None, None, None))
+        postings = driver_postings(filepath, ((u.account, u.hours, u.line) for u in members), UNIT, offset)
         day = last_day(period)
         meta = entry_meta(
             filepath,

@@ -18,16 +18,15 @@ its row: a new team or activity is a decision, not something to guess.
 
 from __future__ import annotations
 
-import calendar
 import datetime
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from beancount.core import account, amount, data
+from beancount.core import account, data
 
-from .base import FeedImporter, entry_meta, source_meta
+from .base import FeedImporter, driver_postings, entry_meta, last_day
 from .config import ImportConfig, Table
 from .errors import FeedProblem, FeedRejected
 from .keys import import_id
@@ -150,31 +149,13 @@ class TimesheetImporter(FeedImporter):
             groups[(booking.day.strftime("%Y-%m"), booking.team_account)].append(booking)
         entries: list[data.Directive] = []
         for (period, team_account), members in sorted(groups.items()):
-            year, month = (int(part) for part in period.split("-"))
-            last_day = datetime.date(year, month, calendar.monthrange(year, month)[1])
-            totals: dict[str, Decimal] = defaultdict(Decimal)
-            first_line: dict[str, int] = {}
-            for booking in members:
-                totals[booking.account] += booking.hours
-                first_line.setdefault(booking.account, booking.line)
-            postings = [
-                data.Posting(
-                    account,
-                    amount.Amount(totals[account], UNIT),
-                    None,
-                    None,
-                    None,
-                    source_meta(filepath, first_line[account]),
-                )
-                for account in sorted(totals)
-            ]
-            total = sum(totals.values(), Decimal(0))
-            postings.append(
-                data.Posting(self.settings.offset, amount.Amount(-total, UNIT), None, None, None, None)
+            day = last_day(period)
+            postings = driver_postings(
+                filepath, ((b.account, b.hours, b.line) for b in members), UNIT, self.settings.offset
             )
             staff = len({booking.employee.casefold() for booking in members})
             team = team_account.rsplit(":", 1)[-1]
-            month_name = last_day.strftime("%B %Y")
+            month_name = day.strftime("%B %Y")
             meta = entry_meta(
                 filepath,
                 min(booking.line for booking in members),
@@ -183,9 +164,7 @@ class TimesheetImporter(FeedImporter):
             )
             narration = f"{team} hours by activity, {month_name} ({staff} staff)"
             entries.append(
-                data.Transaction(
-                    meta, last_day, "*", "Timesheets", narration, frozenset(), frozenset(), postings
-                )
+                data.Transaction(meta, day, "*", "Timesheets", narration, frozenset(), frozenset(), postings)
             )
         return entries
 

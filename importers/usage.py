@@ -36,9 +36,7 @@ runs the same over globs (a data lake's files), printing the entries.
 from __future__ import annotations
 
 import argparse
-import calendar
 import csv
-import datetime
 import glob
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -51,7 +49,7 @@ from beancount.core import data
 from beancount.core.amount import Amount
 from beancount.parser import printer
 
-from .base import FeedImporter, entry_meta, source_meta
+from .base import FeedImporter, entry_meta, last_day, source_meta
 from .config import ConfigError, ImportConfig, load_config
 from .errors import SHOWN_PROBLEMS, FeedProblem, FeedRejected
 from .keys import import_id
@@ -356,7 +354,7 @@ def transaction(key: tuple[int, str, str], group: Group, settings: UsageSettings
     """The month's driver transaction for one tier and model."""
     month, tier, model = key
     year, number = divmod(month, 100)
-    date = datetime.date(year, number, calendar.monthrange(year, number)[1])
+    date = last_day(f"{year:04d}-{number:02d}")
     with localcontext() as context:
         context.prec = 60  # exact: a weight's digits plus a count's, far below this
         weighted = sum(
