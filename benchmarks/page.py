@@ -16,16 +16,12 @@ view it prints, in ms from the start of navigation:
 |---|---|
 | html | the page's HTML has arrived (``responseEnd`` of the navigation) |
 | headline (server) | the server-rendered headline is in the DOM (before any script) |
-| script | the dashboard's bundled script (``FavaDashboards.js``) has arrived |
+| script | the page's scripts (its panels and ECharts, ``script?name=...``) have arrived |
 | figures | the ``v2_unit_economics`` answer has arrived |
 | headline (page) | the page's headline panel is drawn |
 | all panels | every chart has been drawn |
 
-and the size of the script. With ``--compile`` it also times fava-dashboards'
-compilation of the page's config in the browser (Babel's ``transform`` of the
-``.tsx``, which the bundle runs on every config, ``.js`` included): the script is
-then handed to the page through Playwright with that one call wrapped in a timer,
-which delays its arrival, so the other phases are best read from a run without it.
+and the size of the scripts.
 Nothing is asserted; the numbers depend on the machine (say in what you publish
 if it was shared).
 """
@@ -33,7 +29,6 @@ if it was shared).
 from __future__ import annotations
 
 import argparse
-import re
 import shutil
 import socket
 import statistics
@@ -52,12 +47,6 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"
 #: Charts the page draws (its TITLES table, less the two html panels).
 CHARTS = 8
 PHASES = ["html", "headline (server)", "script", "figures", "headline (page)", "all panels"]
-#: With ``--compile``: when Babel's transform of the config began and ended, and its duration.
-COMPILE_PHASES = ["config compile start", "config compiled", "config compile (ms)"]
-#: fava-dashboards 2.0's call of Babel on the config (``Sir`` in its bundle), wrapped by --compile.
-_BABEL_CALL = re.compile(
-    r'\(0,([\w$]+)\.transform\)\(([\w$]+),\{sourceType:"module",filename:"dashboard\.tsx"'
-)
 
 
 def _free_port() -> int:
@@ -90,7 +79,7 @@ def fava(ledger: Path) -> Iterator[tuple[str, float]]:
                 time.sleep(0.2)
         loaded = time.perf_counter() - start
         slug = landing[len(base) :].strip("/").split("/")[0]
-        yield f"{base}/{slug}/extension/FavaDashboards/", loaded
+        yield f"{base}/{slug}/extension/UnitEconomics/", loaded
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -104,9 +93,10 @@ _TIMINGS = """() => {
     const size = (part) => find(part)?.encodedBodySize ?? null;
     return {
         html: nav.responseEnd,
-        script: end('FavaDashboards.js'),
+        script: Math.max(end('script?name=page') ?? 0, end('script?name=echarts') ?? 0) || null,
         figures: end('v2_unit_economics'),
-        scriptBytes: size('FavaDashboards.js'),
+        scriptBytes: (size('script?name=page') ?? 0) + (size('script?name=echarts') ?? 0)
+                     + (size('UnitEconomics.js') ?? 0),
         marks: window.__pageMarks ?? {},
         requests: res.filter((e) => e.name.startsWith(location.origin)
                                     && !e.name.includes('/static/')).map((e) =>
@@ -126,39 +116,18 @@ _OBSERVER = """() => {
         if (document.querySelector('[data-period]:not([data-server-headline] *)')) mark('headline (page)');
         if (Object.keys(window.unitEconomics ?? {}).length >= CHARTS) mark('all panels');
     };
-    window.__timeCompile = (transform) => (...args) => {
-        const begin = performance.now();
-        try { return transform(...args); } finally {
-            window.__pageMarks['config compile start'] = begin;
-            window.__pageMarks['config compiled'] = performance.now();
-        }
-    };
     new MutationObserver(check).observe(document, {subtree: true, childList: true});
     document.addEventListener('DOMContentLoaded', check);
     setInterval(check, 10);
 }"""
 
 
-def _time_the_compile(route: Any) -> None:
-    """Hand the page fava-dashboards' bundle with its Babel call wrapped in ``__timeCompile``."""
-    response = route.fetch()
-    script, found = _BABEL_CALL.subn(
-        r'(0,window.__timeCompile(\1.transform))(\2,{sourceType:"module",filename:"dashboard.tsx"',
-        response.text(),
-    )
-    if found != 1:
-        raise SystemExit("--compile: fava-dashboards' Babel call not found in its bundle (another version?)")
-    route.fulfill(response=response, body=script)
-
-
-def view(browser: Any, url: str, charts: int = CHARTS, compile_time: bool = False) -> dict[str, Any]:
+def view(browser: Any, url: str, charts: int = CHARTS) -> dict[str, Any]:
     """One view of the page in a fresh context; ms per phase from navigation start."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     try:
         page = context.new_page()
         page.add_init_script(f"({_OBSERVER.replace('CHARTS', str(charts))})()")
-        if compile_time:
-            page.route("**/FavaDashboards.js*", _time_the_compile)
         page.goto(url)
         page.wait_for_function(
             f"() => Object.keys(window.unitEconomics ?? {{}}).length >= {charts}", timeout=600_000
@@ -168,7 +137,6 @@ def view(browser: Any, url: str, charts: int = CHARTS, compile_time: bool = Fals
     finally:
         context.close()
     marks = raw["marks"]
-    begin, end = marks.get("config compile start"), marks.get("config compiled")
     return {
         "html": raw["html"],
         "headline (server)": marks.get("headline (server)"),
@@ -176,9 +144,6 @@ def view(browser: Any, url: str, charts: int = CHARTS, compile_time: bool = Fals
         "figures": raw["figures"],
         "headline (page)": marks.get("headline (page)"),
         "all panels": marks.get("all panels"),
-        "config compile start": begin,
-        "config compiled": end,
-        "config compile (ms)": None if begin is None or end is None else end - begin,
         "script bytes": raw["scriptBytes"],
         "requests": raw["requests"],
     }
@@ -200,9 +165,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--charts", type=int, default=CHARTS, help="charts the page draws (6 before the headline change)"
     )
-    parser.add_argument(
-        "--compile", action="store_true", help="also time the config's compilation in the browser"
-    )
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
@@ -211,15 +173,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             target = f"{url}?{args.filter}" if args.filter else url
             time.sleep(args.wait)
-            views = [view(browser, target, args.charts, args.compile) for _ in range(args.repeat)]
+            views = [view(browser, target, args.charts) for _ in range(args.repeat)]
         finally:
             browser.close()
     print(f"ledger {args.ledger}  filter {args.filter or '(none)'}  Fava answered after {loaded:.1f} s")
     size = views[0]["script bytes"]
-    print(f"dashboard script: {size / 1e6:.1f} MB" if size else "dashboard script: size unknown")
+    print(f"page scripts: {size / 1e6:.2f} MB" if size else "page scripts: size unknown")
     warm_columns = " ".join(f"{'warm':>8}" for _ in views[1:])
     print(f"{'phase (ms from navigation start)':36} {'cold':>8} {warm_columns}")
-    for phase in PHASES + (COMPILE_PHASES if args.compile else []):
+    for phase in PHASES:
         print(f"{phase:36} " + " ".join(_ms(v[phase]) for v in views))
     if args.requests:
         for number, result in enumerate(views):

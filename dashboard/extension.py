@@ -1,47 +1,50 @@
-"""fava-dashboards with only the endpoints the Unit economics page uses.
+"""The books' own Fava extension: the Unit economics and Model P&L pages.
 
-Load it in place of ``fava_dashboards``::
+Loaded by the books (``dashboard/fava.beancount``)::
 
-    2025-01-01 custom "fava-extension" "ailab_books.dashboard.extension" "{'config': '...tsx'}"
+    2025-01-01 custom "fava-extension" "ailab_books.dashboard.extension"
 
-What upstream fava-dashboards (2.0.x) exposes and this class does not:
+It adds one report to Fava's sidebar, "Unit economics" (``/extension/UnitEconomics/``,
+``?dashboard=model-p-l`` for the Model P&L page). What it serves:
 
-- ``v1_render_panel`` (POST) renders a Jinja template taken from the request body:
-  ``{{ cycler.__init__.__globals__.os.getpid() }}`` runs Python in Fava's process;
-- ``query`` (GET) runs BQL taken from the request outside Fava's query shell;
-- ``v2_config`` with a YAML config sends any file its ``utils.path`` names.
+- the page (``templates/UnitEconomics.html``): the headline rendered by the server
+  when it is computed (``prerender``), and the few facts of the books the page's
+  script needs (dates, currency, each account's cost class) as JSON data, never code;
+- its script (``UnitEconomics.js``, which Fava imports on every page, a few kB): it
+  lays out the panels and draws them with ECharts;
+- ``script?name=page|echarts``: the page's panels (``static/unit-economics.js``) and
+  a build of ECharts with only the charts they draw (``static/echarts.min.js``,
+  ``static/README.md``); the name is looked up in a table of two files, never a path;
+- ``v2_unit_economics``: the per-token figures (``figures``: lab-report's own code);
+- ``v2_saved_query``: three saved queries named in ``figures.SAVED_QUERIES``, looked up
+  by name, never run from the request;
+- ``v2_model_pnl``: the Model P&L page's figures (``model_pnl``).
 
-Kept: ``v2_config`` for a script config (the page's own code) inside the books'
-folder, and ``v2_ledger`` (answering for the whole books, not 500, when the
-filter selects no transaction or Fava cannot read the time filter). Added:
-``v2_unit_economics``, the Unit economics page's per-token figures (``figures``);
-``v2_saved_query``, three saved queries named in the code; ``v2_model_pnl``, the
-Model P&L page's figures (``model_pnl``). Every other endpoint, including any a later
-fava-dashboards adds, is dropped: the list is of what is kept. The page's script,
-template and name are upstream's (its bundled JavaScript addresses the extension
-as ``FavaDashboards``). The class also guards Fava's own query API for the
-ledger that loads it (``query_guard``).
+Nothing else: no endpoint evaluates a template, runs a query or serves a file that a
+request names (docs/security.md). The class also guards Fava's own query API for the
+books that load it (``query_guard``).
+
+Why not fava-dashboards: its endpoints evaluate request-supplied Jinja and BQL
+(the page needed a subclass to drop them), and its 6 MB script (with Babel, to
+compile a page config in the browser) was loaded on every Fava page and kept the
+dashboard above one second warm. This page's script and ECharts are 0.6 MB.
 """
 
 from __future__ import annotations
 
+import datetime
 import logging
-import os
 import threading
-from collections.abc import Callable
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import fava_dashboards
-import jinja2
 from beancount.core import data
 from fava.context import g
 from fava.core import FilteredLedger
+from fava.ext import ExtensionConfigError, FavaExtensionBase, extension_endpoint
 from fava.helpers import FavaAPIError
 from fava.util.date import parse_date
-from fava_dashboards.utils import get_ledger_duration
-from flask import abort, current_app, jsonify, make_response, request
+from flask import abort, jsonify, make_response, request, send_file
 from markupsafe import Markup
 
 from .figures import SAVED_QUERIES, FiguresCache, Filters, FilterUnreadable
@@ -55,38 +58,32 @@ PREWARM = False
 #: Fava's endpoints that hand ``query_string`` to beanquery's shell.
 QUERY_ENDPOINTS = frozenset({"json_api.get_query", "download_query"})
 
+#: The scripts ``script?name=`` serves: a name in this table, never a path from the request.
+STATIC = Path(__file__).parent / "static"
+SCRIPTS = {"page": STATIC / "unit-economics.js", "echarts": STATIC / "echarts.min.js"}
 
-class FavaDashboards(fava_dashboards.FavaDashboards):  # type: ignore[misc]  # upstream is untyped
-    """fava-dashboards without the endpoints that evaluate or serve what a request names."""
 
-    endpoints: dict[tuple[str, str], Callable[..., Any]]
+class UnitEconomics(FavaExtensionBase):
+    """The Unit economics and Model P&L pages: figures computed by the books' own code."""
+
+    report_title = "Unit economics"
+    has_js_module = True
 
     def __init__(self, ledger: Any, config: str | None = None) -> None:
+        if config:
+            # The page is the package's own (static/unit-economics.js): a config that named
+            # another page (fava-dashboards' ``{'config': ...}``) would be silently ignored.
+            reason = SyntaxError(
+                "the Unit economics page takes no config; remove it from the fava-extension line "
+                "(the page is ailab_books/dashboard/static/unit-economics.js)"
+            )
+            raise ExtensionConfigError(reason, config)
         super().__init__(ledger, config)
-        # The endpoints the page calls, and no other: Fava calls ``endpoints[name, method](self)``.
-        self.endpoints = {
-            ("v2_config", "GET"): FavaDashboards.api_v2_config,
-            ("v2_ledger", "GET"): FavaDashboards.api_v2_ledger,
-            ("v2_unit_economics", "GET"): FavaDashboards.api_v2_unit_economics,
-            ("v2_saved_query", "GET"): FavaDashboards.api_v2_saved_query,
-            ("v2_model_pnl", "GET"): FavaDashboards.api_v2_model_pnl,
-        }
         self._figures = FiguresCache()
-
-    @cached_property
-    def jinja_env(self) -> jinja2.Environment:
-        """Our template folder first (the page with the server-rendered headline), then upstream's."""
-        ours = jinja2.FileSystemLoader(Path(__file__).parent / "templates")
-        upstream = jinja2.FileSystemLoader(self.extension_dir / "templates")
-        loaders: list[jinja2.BaseLoader] = [ours, upstream]
-        if current_app.jinja_loader is not None:
-            loaders.append(current_app.jinja_loader)
-        return current_app.jinja_env.overlay(loader=jinja2.ChoiceLoader(loaders))
 
     def after_load_file(self) -> None:
         """With ``PREWARM``, compute the unfiltered page's answers in a background thread, so
         the first view of the page has its headline in the HTML and its answers ready."""
-        super().after_load_file()
         if PREWARM:
             threading.Thread(target=self._prewarm, name="unit-economics-prewarm", daemon=True).start()
 
@@ -117,69 +114,50 @@ class FavaDashboards(fava_dashboards.FavaDashboards):  # type: ignore[misc]  # u
             return Markup("")
         return Markup(headline_html(answer))  # every value in it is escaped
 
-    @property
-    def extension_dir(self) -> Path:
-        """Upstream's folder: the page's bundled script and template are served from there."""
-        return Path(fava_dashboards.__file__).parent
+    def page_ledger(self) -> dict[str, Any]:
+        """What the page's script reads of the books, for the request's filters: the first and
+        last dates of the filtered entries (the whole books' when the filter selects no
+        transaction or Fava cannot read it, with ``filterEmpty``), the operating currency and
+        each account's cost class (written on its ``open`` by ``plugins.classify``)."""
+        operating = list(self.ledger.options["operating_currency"]) or ["USD"]
+        try:
+            first, last = ledger_dates(g.filtered.entries)
+            empty = False
+        except (FavaAPIError, LookupError):
+            first, last = ledger_dates(self.ledger.all_entries)
+            empty = True
+        classes = {
+            name: account.meta.get("cost-class")
+            for name, account in self.ledger.accounts.items()
+            if account.meta and account.meta.get("cost-class")
+        }
+        return {
+            "dateFirst": first.isoformat(),
+            "dateLast": last.isoformat(),
+            "filterEmpty": empty,
+            "ccy": operating[0],
+            "operatingCurrencies": operating,
+            "costClasses": classes,
+            # The load's generation (as FiguresCache keys it): the page's answers are cached per load.
+            "load": f"{self.ledger.mtime}-{id(self.ledger.all_entries)}",
+        }
 
     def before_request(self) -> None:
         """Refuse a query string that would do more than read the entries (query_guard)."""
-        super().before_request()
         if request.endpoint in QUERY_ENDPOINTS:
             reason = refusal(request.args.get("query_string", ""))
             if reason is not None:
                 abort(make_response(jsonify(error=f"Refused: {reason}."), 403))
 
-    def read_ext_config(self) -> fava_dashboards.ExtConfig:
-        """The page's config path, relative to the file that declares this extension.
+    @extension_endpoint("script")
+    def api_script(self) -> Any:
+        """The page's panels or its ECharts build, by name (``SCRIPTS``); 404 for another name."""
+        path = SCRIPTS.get(str(request.args.get("name", "")))
+        if path is None:
+            return make_response(jsonify(error="no such script"), 404)
+        return send_file(path, mimetype="text/javascript")
 
-        Upstream joins it to the main file's folder, which differs between
-        ``ledger/main.beancount`` and a policy view in ``ledger/views/`` that
-        includes the same ``dashboard/fava.beancount``; relative to the declaring
-        file (as beancount resolves an ``include``) it is the same for every view.
-        """
-        cfg = self.config if isinstance(self.config, dict) else {}
-        declared = declaring_file(self.ledger.all_entries, type(self).__module__)
-        if "config" not in cfg or declared is None:
-            return super().read_ext_config()
-        return fava_dashboards.ExtConfig(dashboards_path=declared.parent / cfg["config"])
-
-    def api_v2_config(self) -> Any:
-        """The page's script config, if it is one and lies inside the books' folder; else 403."""
-        path = Path(self.read_ext_config().dashboards_path).resolve()
-        included = [self.ledger.beancount_file_path, *self.ledger.options["include"]]
-        reason = config_refusal(path, books_folder(included))
-        if reason is not None:
-            return {"success": False, "error": reason}, 403
-        try:
-            config_js = fava_dashboards.read_dashboards_tsx(path)
-        except FavaAPIError as error:  # as upstream's api_response answers it
-            return {"success": False, "error": error.message}, 500
-        return {"success": True, "data": {"configJs": config_js}}
-
-    def api_v2_ledger(self) -> Any:
-        """Upstream's ledger data; for a filter that selects no transaction, or a time
-        filter Fava cannot read (upstream answers 500 to both), the whole books' dates
-        and ``filterEmpty`` set, so the page can say so in each panel."""
-        try:
-            data = dict(vars(self.get_ledger_data()))
-            data["filterEmpty"] = False
-        except FavaAPIError:
-            first, last = get_ledger_duration(self.ledger.all_entries)
-            operating = list(self.ledger.options["operating_currency"]) or ["USD"]
-            data = {
-                "dateFirst": first,
-                "dateLast": last,
-                "filterFirst": None,
-                "filterLast": None,
-                "operatingCurrencies": operating,
-                "ccy": operating[0],
-                "accounts": self.ledger.accounts,
-                "commodities": {c.currency: c for c in self.ledger.all_entries_by_type.Commodity},
-                "filterEmpty": True,
-            }
-        return {"success": True, "data": {"ledgerData": data}}
-
+    @extension_endpoint("v2_unit_economics")
     def api_v2_unit_economics(self) -> Any:
         """The page's per-token figures for the whole months of the time filter, on the
         unfiltered books (``figures.respond``); the filters are read as text, never evaluated."""
@@ -189,6 +167,7 @@ class FavaDashboards(fava_dashboards.FavaDashboards):  # type: ignore[misc]  # u
         answer = self._figures.answer(self._load, filters, lambda text: parse_date(text, fye))
         return jsonify(answer)
 
+    @extension_endpoint("v2_saved_query")
     def api_v2_saved_query(self) -> Any:
         """A saved query of the page's list (``figures.SAVED_QUERIES``) on the entries
         Fava's filters select, cached per load and filter; ``name`` is looked up, not run."""
@@ -203,6 +182,7 @@ class FavaDashboards(fava_dashboards.FavaDashboards):  # type: ignore[misc]  # u
         filters = Filters.from_args(request.args)
         return jsonify(self._figures.saved_query(self._load, filters, name, filtered))
 
+    @extension_endpoint("v2_model_pnl")
     def api_v2_model_pnl(self) -> Any:
         """The Model P&L page's figures (``model_pnl``): each model's life on the whole books, and
         per-Mtok figures for the time filter's whole months; filters read as text, never evaluated."""
@@ -219,33 +199,11 @@ class FavaDashboards(fava_dashboards.FavaDashboards):  # type: ignore[misc]  # u
         return ledger.beancount_file_path, ledger.all_entries, ledger.options, ledger.mtime
 
 
-def declaring_file(entries: list[Any], module: str) -> Path | None:
-    """The file of the ``custom "fava-extension"`` directive that loads ``module``, if any."""
-    for entry in entries:
-        if (
-            isinstance(entry, data.Custom)
-            and entry.type == "fava-extension"
-            and entry.values
-            and entry.values[0].value == module
-        ):
-            filename = (entry.meta or {}).get("filename")
-            if isinstance(filename, str) and not filename.startswith("<"):
-                return Path(filename)
-    return None
-
-
-def books_folder(included: list[str]) -> Path:
-    """The deepest folder holding the main file and every file it includes (the ``include`` option)."""
-    return Path(os.path.commonpath([str(Path(name).resolve().parent) for name in included]))
-
-
-def config_refusal(path: Path, folder: Path) -> str | None:
-    """Why the dashboard config at ``path`` may not be served, or None."""
-    if path.suffix not in fava_dashboards.SCRIPT_EXTENSIONS:
-        return (
-            f'dashboard config "{path.name}" refused: only a script config '
-            f"({', '.join(fava_dashboards.SCRIPT_EXTENSIONS)}) is served; YAML configs can name other files"
-        )
-    if not path.is_relative_to(folder):
-        return f'dashboard config "{path}" refused: it is outside the books\' folder {folder}'
-    return None
+def ledger_dates(entries: Any) -> tuple[datetime.date, datetime.date]:
+    """The first transaction's date and the last transaction's or price's (as fava-dashboards
+    read them); ``LookupError`` when there is no transaction."""
+    first = next((e.date for e in entries if isinstance(e, data.Transaction)), None)
+    last = next((e.date for e in reversed(entries) if isinstance(e, (data.Transaction, data.Price))), None)
+    if first is None or last is None:
+        raise LookupError("no transaction")
+    return first, last

@@ -1,4 +1,6 @@
-// Unit economics dashboard for fava-dashboards (https://pypi.org/project/fava-dashboards/).
+// The Unit economics and Model P&L pages: their panels, drawn by ../UnitEconomics.js.
+// Each panel is {title, width, height, kind: "html" | "echarts", spec}; `spec({ledger})`
+// returns the panel's HTML (every value escaped) or its ECharts option.
 //
 // Every per-token figure on this page (headline, margins, cost per line, tiers,
 // models, tokens) comes from the books' own endpoint `v2_unit_economics`
@@ -8,9 +10,7 @@
 // Fava's filters through its query API (`.run NAME`). Nothing here recomputes a
 // figure: the code only picks columns, pivots rows into series and sums rows for
 // the Sankey. See docs/dashboard.md.
-import { defineConfig, EChartsSpec, Ledger } from "fava-dashboards";
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 
 // ---------------------------------------------------------------------------
 // The saved queries this page reads, and the columns it reads from them.
@@ -38,17 +38,14 @@ const Q = {
 // filter would make pools look unallocated.
 const CHECK = "books-check";
 
-type Row = Record<string, any>;
-type Table = { columns: string[]; rows: Row[] };
-
-const cache = new Map<string, Promise<Table>>();
+const cache = new Map();
 
 /**
  * Run a saved query of the page's list on the entries Fava's filters select, through the
  * books' endpoint `v2_saved_query` (dashboard/figures.py: the report's runner, cached per
  * load and filter; the books check runs on the whole books whatever the filter).
  */
-function runSaved(ledger: Ledger, name: string): Promise<Table> {
+function runSaved(ledger, name) {
   const url = ledger.urlFor(`v2_saved_query?name=${encodeURIComponent(name)}`);
   let pending = cache.get(url);
   if (pending === undefined) {
@@ -57,20 +54,19 @@ function runSaved(ledger: Ledger, name: string): Promise<Table> {
       if (!resp.ok || body.error !== undefined) {
         throw new Error(`saved query "${name}": ${body.error ?? resp.statusText}`);
       }
-      return { columns: body.columns as string[], rows: body.rows as Row[] };
+      return { columns: body.columns, rows: body.rows };
     });
     cache.set(url, pending);
   }
   return pending;
 }
 
-const escapeHtml = (v: any) =>
-  String(v).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const escapeHtml = (v) => String(v).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-const checks = new WeakMap<Ledger, Promise<string>>();
+const checks = new WeakMap();
 
 /** The books check, run once per loaded ledger; never rejects. */
-function booksChecked(ledger: Ledger): Promise<string> {
+function booksChecked(ledger) {
   let check = checks.get(ledger);
   if (check === undefined) {
     check = booksCheck(ledger).catch((e) => `<div role="alert">books check failed: ${escapeHtml(e)}</div>`);
@@ -80,62 +76,67 @@ function booksChecked(ledger: Ledger): Promise<string> {
 }
 
 /** The books-check banner: empty when the query finds nothing, else what is wrong and the fix. */
-async function booksCheck(ledger: Ledger): Promise<string> {
+async function booksCheck(ledger) {
   const { rows } = await runSaved(ledger, CHECK);
-  const where = (r: Row) => `${r.account} in ${r.year}-${pad(r.month)}`;
+  const where = (r) => `${r.account} in ${r.year}-${pad(r.month)}`;
   const unclassified = rows.filter((r) => !r.cost_class);
-  const untagged = rows.filter((r) => r.cost_class && num(r.untagged)! > 0);
+  const untagged = rows.filter((r) => r.cost_class && num(r.untagged) > 0);
   const unallocated = rows.filter((r) => r.cost_class === "shared" && !num(r.untagged) && num(r.change) !== 0);
-  const line = (n: number, what: string, first: Row, fix: string) =>
-    `<li><b>${n} ${what}</b> (first: ${escapeHtml(where(first))}). ${fix}</li>`;
+  const line = (n, what, first, fix) => `<li><b>${n} ${what}</b> (first: ${escapeHtml(where(first))}). ${fix}</li>`;
   const items = [
     unclassified.length &&
-      line(unclassified.length, "account-month(s) of expenses without a cost class", unclassified[0],
-        'The books were loaded without <code>plugin "ailab_books.plugins.classify"</code>: the main file needs <code>plugin "ailab_books.plugins.allocate"</code> then <code>plugin "ailab_books.plugins.classify"</code>. Or the account has no class (see Errors).'),
+      line(unclassified.length, "account-month(s) of expenses without a cost class", unclassified[0], 'The books were loaded without <code>plugin "ailab_books.plugins.classify"</code>: the main file needs <code>plugin "ailab_books.plugins.allocate"</code> then <code>plugin "ailab_books.plugins.classify"</code>. Or the account has no class (see Errors).'),
     untagged.length &&
-      line(untagged.length, "account-month(s) with postings made after classify ran", untagged[0],
-        'The plugins run in the wrong order: put <code>plugin "ailab_books.plugins.allocate"</code> above <code>plugin "ailab_books.plugins.classify"</code> in the main file.'),
+      line(untagged.length, "account-month(s) with postings made after classify ran", untagged[0], 'The plugins run in the wrong order: put <code>plugin "ailab_books.plugins.allocate"</code> above <code>plugin "ailab_books.plugins.classify"</code> in the main file.'),
     unallocated.length &&
-      line(unallocated.length, "pool-month(s) ending with money in a shared pool", unallocated[0],
-        'The books were loaded without <code>plugin "ailab_books.plugins.allocate"</code> (add it above the classify line), or an allocation failed (see Errors).'),
+      line(unallocated.length, "pool-month(s) ending with money in a shared pool", unallocated[0], 'The books were loaded without <code>plugin "ailab_books.plugins.allocate"</code> (add it above the classify line), or an allocation failed (see Errors).'),
   ].filter(Boolean);
-  if (!items.length) return "";
+  if (!items.length)
+    return "";
   return `<div role="alert" style="border:2px solid #b3261e;background:#fdecea;color:#5f1410;padding:0.6em 1em">
 <b>Do not use these figures: the books were not loaded as the reports need.</b><ul style="margin:0.3em 0 0">${items.join("")}</ul></div>`;
 }
 
 /** The first of `names` that the table has, case-insensitively. */
-function col(table: Table, query: string, ...names: string[]): string {
+function col(table, query, ...names) {
   for (const name of names) {
     const found = table.columns.find((c) => c.toLowerCase() === name.toLowerCase());
-    if (found) return found;
+    if (found)
+      return found;
   }
   throw new Error(`saved query "${query}" has none of the columns ${names.join(", ")} (has ${table.columns.join(", ")})`);
 }
 
 /** A query cell as a number: Decimal, int, Amount or single-currency Inventory; null stays null. */
-function num(value: any, ccy?: string): number | null {
-  if (value === null || value === undefined || value === "") return null;
-  if (typeof value === "number") return value;
-  if (typeof value === "string") return Number(value);
-  if (typeof value === "object" && "number" in value) return Number(value.number);
+function num(value, ccy) {
+  if (value === null || value === undefined || value === "")
+    return null;
+  if (typeof value === "number")
+    return value;
+  if (typeof value === "string")
+    return Number(value);
+  if (typeof value === "object" && "number" in value)
+    return Number(value.number);
   if (typeof value === "object") {
     const keys = Object.keys(value);
-    if (keys.length === 0) return 0;
-    if (ccy && ccy in value) return Number(value[ccy]);
+    if (keys.length === 0)
+      return 0;
+    if (ccy && ccy in value)
+      return Number(value[ccy]);
     return Number(value[keys[0]]);
   }
   return null;
 }
 
-const pad = (n: number) => String(n).padStart(2, "0");
+const pad = (n) => String(n).padStart(2, "0");
 
 /** "YYYY-MM" of a row: from a period/month string, year+month ints, or a date. */
-function monthOf(table: Table, row: Row): string {
+function monthOf(table, row) {
   const lower = Object.fromEntries(table.columns.map((c) => [c.toLowerCase(), c]));
   for (const key of ["period", "month", "ym", "date"]) {
     const v = lower[key] ? row[lower[key]] : undefined;
-    if (typeof v === "string" && /^\d{4}-\d{2}/.test(v)) return v.slice(0, 7);
+    if (typeof v === "string" && /^\d{4}-\d{2}/.test(v))
+      return v.slice(0, 7);
   }
   if (lower["year"] && lower["month"] && typeof row[lower["month"]] === "number") {
     return `${row[lower["year"]]}-${pad(row[lower["month"]])}`;
@@ -144,8 +145,8 @@ function monthOf(table: Table, row: Row): string {
 }
 
 /** Months shown: those of the filter (or the ledger), clamped to the data. */
-function months(ledger: Ledger): string[] {
-  const out: string[] = [];
+function months(ledger) {
+  const out = [];
   let [y, m] = ledger.dateFirst.split("-").map(Number);
   const [ly, lm] = ledger.dateLast.split("-").map(Number);
   while (y < ly || (y === ly && m <= lm)) {
@@ -159,47 +160,41 @@ function months(ledger: Ledger): string[] {
 }
 
 /** Pivot long rows (month, key, value) into one series per key over `axis`. */
-function pivot(
-  ledger: Ledger,
-  table: Table,
-  keyCol: string | ((r: Row) => string),
-  valueCol: string,
-  axis: string[],
-): Map<string, (number | null)[]> {
-  const series = new Map<string, (number | null)[]>();
-  const keyOf = typeof keyCol === "string" ? (r: Row) => String(r[keyCol]) : keyCol;
+function pivot(ledger, table, keyCol, valueCol, axis) {
+  const series = new Map();
+  const keyOf = typeof keyCol === "string" ? (r) => String(r[keyCol]) : keyCol;
   for (const row of table.rows) {
     const key = keyOf(row);
     const i = axis.indexOf(monthOf(table, row));
-    if (i < 0) continue;
-    if (!series.has(key)) series.set(key, axis.map(() => null));
+    if (i < 0)
+      continue;
+    if (!series.has(key))
+      series.set(key, axis.map(() => null));
     const v = num(row[valueCol], ledger.ccy);
-    if (v === null) continue;
-    const arr = series.get(key)!;
+    if (v === null)
+      continue;
+    const arr = series.get(key);
     arr[i] = (arr[i] ?? 0) + v;
   }
   return new Map([...series.entries()].sort(([a], [b]) => a.localeCompare(b)));
 }
 
 /** One series per column of a wide table (one row per month) over `axis`. */
-function columnsAsSeries(
-  ledger: Ledger,
-  table: Table,
-  columns: { column: string; label: string }[],
-  axis: string[],
-): Map<string, (number | null)[]> {
-  const series = new Map<string, (number | null)[]>(columns.map(({ label }) => [label, axis.map(() => null)]));
+function columnsAsSeries(ledger, table, columns, axis) {
+  const series = new Map(columns.map(({ label }) => [label, axis.map(() => null)]));
   for (const row of table.rows) {
     const i = axis.indexOf(monthOf(table, row));
-    if (i < 0) continue;
-    for (const { column, label } of columns) series.get(label)![i] = num(row[column], ledger.ccy);
+    if (i < 0)
+      continue;
+    for (const { column, label } of columns)
+      series.get(label)[i] = num(row[column], ledger.ccy);
   }
   // A column that is empty or zero in every month only clutters the legend.
   return new Map([...series.entries()].filter(([, data]) => data.some((v) => v !== null && v !== 0)));
 }
 
 /** `axis` from the first to the last month that has a row of `table` (all of it when none has). */
-function recordedMonths(table: Table, axis: string[]): string[] {
+function recordedMonths(table, axis) {
   const seen = new Set(table.rows.map((row) => monthOf(table, row)));
   const first = axis.findIndex((m) => seen.has(m));
   const last = axis.length - 1 - [...axis].reverse().findIndex((m) => seen.has(m));
@@ -207,7 +202,7 @@ function recordedMonths(table: Table, axis: string[]): string[] {
 }
 
 /** "datacenter_ops_per_mtok" -> "Datacenter ops"; "other_rnd" -> "Other R&D". */
-const labelOf = (column: string, suffix = "") => {
+const labelOf = (column, suffix = "") => {
   const words = column
     .slice(0, column.length - suffix.length)
     .replace(/_/g, " ")
@@ -221,7 +216,7 @@ const labelOf = (column: string, suffix = "") => {
 const COGS_CLASS = "inference";
 
 /** How each cost class (as classify names it) is shown in legends. */
-const CLASS_LABELS: Record<string, string> = {
+const CLASS_LABELS = {
   inference: "COGS",
   training: "R&D",
   sga: "SG&A",
@@ -233,47 +228,40 @@ const CLASS_LABELS: Record<string, string> = {
  * The line columns of cost-stack, each with the class its name carries:
  * "inference__datacenter_ops_per_mtok" -> class "inference", label "COGS: Datacenter ops".
  */
-function costLines(table: Table): { column: string; cls: string; label: string }[] {
+function costLines(table) {
   const suffix = "_per_mtok";
   return table.columns
     .filter((column) => column.includes("__") && column.endsWith(suffix))
     .map((column) => {
-      const [cls, line] = column.slice(0, column.length - suffix.length).split("__", 2);
-      const name = CLASS_LABELS[cls] ?? cls;
-      const what = labelOf(line);
-      return { column, cls, label: what.toLowerCase() === name.toLowerCase() ? name : `${name}: ${what}` };
-    });
+    const [cls, line] = column.slice(0, column.length - suffix.length).split("__", 2);
+    const name = CLASS_LABELS[cls] ?? cls;
+    const what = labelOf(line);
+    return { column, cls, label: what.toLowerCase() === name.toLowerCase() ? name : `${name}: ${what}` };
+  });
 }
 
 /** The last component of an account name (or the value itself). */
-const leafName = (v: any) => String(v).split(":").pop() as string;
+const leafName = (v) => String(v).split(":").pop();
 
 /** Record the spec a panel drew, for tests and for debugging in the console. */
-function record(title: string, spec: EChartsSpec): EChartsSpec {
-  const w = window as any;
+function record(title, spec) {
+  const w = window;
   w.unitEconomics = w.unitEconomics ?? {};
   w.unitEconomics[title] = spec;
   // No animation: the page is read, not watched, and screenshots must be stable.
   return { animation: false, ...spec };
 }
 
-const fmtMoney = (ccy: string, digits = 2) =>
-  new Intl.NumberFormat("en-US", { style: "currency", currency: ccy, maximumFractionDigits: digits }).format;
+const fmtMoney = (ccy, digits = 2) => new Intl.NumberFormat("en-US", { style: "currency", currency: ccy, maximumFractionDigits: digits }).format;
 const fmtNumber = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 }).format;
 const fmtCompact = new Intl.NumberFormat("en-US", { notation: "compact", maximumFractionDigits: 1 }).format;
-const anyFmt = (f: (v: number) => string) => (v: any) => (typeof v === "number" ? f(v) : "—");
+const anyFmt = (f) => (v) => (typeof v === "number" ? f(v) : "—");
 
 // Cool colours for cost of serving (COGS), warm ones for everything else.
 const COOL = ["#1f4e8c", "#3b7dd8", "#7fb2f0", "#1b8a7a", "#52c1a9", "#9fdcc9", "#5b5fc7", "#9a9ee8", "#c5c8f2"];
 const WARM = ["#d9622b", "#f2a65a", "#b8475f", "#8c6d62", "#e8c547", "#c27c0e", "#e07b91", "#7d5a3c", "#f4cf8c", "#a3a3a3"];
 
-function stackedBars(
-  title: string,
-  axis: string[],
-  series: Map<string, (number | null)[]>,
-  unit: (v: number) => string,
-  options: { colors?: (name: string, i: number) => string | undefined; axisUnit?: (v: number) => string } = {},
-): EChartsSpec {
+function stackedBars(title, axis, series, unit, options = {}) {
   return record(title, {
     tooltip: { trigger: "axis", valueFormatter: anyFmt(unit) },
     legend: { bottom: 0, type: "plain", itemGap: 12 },
@@ -292,95 +280,58 @@ function stackedBars(
   });
 }
 
-// ---------------------------------------------------------------------------
-// Per-token figures: the books' own endpoint (dashboard/figures.py).
-// ---------------------------------------------------------------------------
-
-/** A row of lab-report's tables as the endpoint sends it (Decimals as exact text). */
-type Figures = {
-  label: string;
-  million_tokens: string;
-  price: string | null;
-  cost_of_serving: string | null;
-  gross_margin: string | null;
-  full_cost: string | null;
-  net_margin: string | null;
-};
-type PolicyChange = { month: string; pools: string[]; note: string; where: string };
-type UnitEconomics = {
-  filters: { time: string; account: string; filter: string };
-  status: "ok" | "no-data" | "error";
-  message?: string;
-  showing: { start: string; stop: string; label: string } | null;
-  notices: string[];
-  panel_notices: string[];
-  data: {
-    months: string[];
-    summary: Row[];
-    headline: {
-      month: Figures | null;
-      previous_month: Figures | null;
-      period: Figures;
-      previous_period: Figures | null;
-    };
-    segments: { tier: Row[]; model: Row[] };
-    cost_stack: Table;
-    policy_changes: PolicyChange[];
-  } | null;
-};
-
-const answers = new Map<string, Promise<unknown>>();
+const answers = new Map();
 
 /** An endpoint of the books' extension for the current filters, fetched once per URL; the answer is
  *  also left on ``window[global]`` for the browser tests. */
-function answerOf<T>(ledger: Ledger, endpoint: string, global: string): Promise<T> {
+function answerOf(ledger, endpoint, global) {
   const url = ledger.urlFor(endpoint);
   let pending = answers.get(url);
   if (pending === undefined) {
     pending = fetch(url).then(async (resp) => {
       const body = await resp.json();
-      if (!resp.ok) throw new Error(`${endpoint}: ${body.error ?? resp.statusText}`);
-      (window as any)[global] = body;
+      if (!resp.ok)
+        throw new Error(`${endpoint}: ${body.error ?? resp.statusText}`);
+      window[global] = body;
       return body;
     });
     answers.set(url, pending);
   }
-  return pending as Promise<T>;
+  return pending;
 }
 
 /** The page's per-token figures for the current filters (one request per filter). */
-function unitEconomics(ledger: Ledger): Promise<UnitEconomics> {
+function unitEconomics(ledger) {
   useCurrency(ledger.ccy);
-  return answerOf<UnitEconomics>(ledger, "v2_unit_economics", "unitEconomicsData");
+  return answerOf(ledger, "v2_unit_economics", "unitEconomicsData");
 }
 
-const dec = (v: any): number | null => (v === null || v === undefined ? null : Number(v));
+const dec = (v) => (v === null || v === undefined ? null : Number(v));
 const MINUS = "\u2212";
 /** lab-report's segment row for the costs of months without tokens (queries/economics.py). */
 const UNATTRIBUTED = "(unattributed)";
 
 /** Dollars with cents and a real minus sign: "−$2,349.90". */
-const dollars = (v: number) =>
-  `${v < 0 ? MINUS : ""}${MONEY}${Math.abs(v).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+const dollars = (v) => `${v < 0 ? MINUS : ""}${MONEY}${Math.abs(v).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 
 /** The months of the window in which no token was served: no per-token figure exists for them. */
-function monthsWithoutTokens(ue: UnitEconomics): Set<string> {
+function monthsWithoutTokens(ue) {
   return new Set((ue.data?.summary ?? []).filter((r) => r.month !== "Total" && !Number(r.million_tokens)).map((r) => String(r.month)));
 }
 
 /** A month axis that says which months have no per-token figure, instead of a silent gap. */
-function monthAxis(ue: UnitEconomics, axis: string[], boundaryGap = true): any {
+function monthAxis(ue, axis, boundaryGap = true) {
   const empty = monthsWithoutTokens(ue);
   return {
     type: "category",
     data: axis,
     boundaryGap,
-    axisLabel: { formatter: (m: string) => (empty.has(m) ? `${m}\n(no tokens)` : m) },
+    axisLabel: { formatter: (m) => (empty.has(m) ? `${m}\n(no tokens)` : m) },
   };
 }
 
 /** The "no data" answer of a per-token panel when no month of the window served a token. */
-function noTokens(ue: UnitEconomics, title: string): EChartsSpec | null {
+function noTokens(ue, title) {
   const months = ue.data?.months ?? [];
   const empty = monthsWithoutTokens(ue);
   if (months.length && months.every((m) => empty.has(m))) {
@@ -393,8 +344,8 @@ function noTokens(ue: UnitEconomics, title: string): EChartsSpec | null {
  * figure is lab-report's, valued in it, so a EUR lab's figures must not read as dollars. */
 let CCY = "USD";
 let MONEY = "$";
-const MONEY_SIGNS: Record<string, string> = { USD: "$", EUR: "\u20ac", GBP: "\u00a3", JPY: "\u00a5" };
-function useCurrency(ccy: string | undefined): void {
+const MONEY_SIGNS = { USD: "$", EUR: "\u20ac", GBP: "\u00a3", JPY: "\u00a5" };
+function useCurrency(ccy) {
   CCY = ccy || "USD";
   MONEY = MONEY_SIGNS[CCY] ?? `${CCY} `;
 }
@@ -402,43 +353,40 @@ function useCurrency(ccy: string | undefined): void {
 const perMtokName = () => `${MONEY.trim()} per million tokens`;
 
 /** "$ per million tokens" with enough decimals that small figures are not $0.00. */
-function perMtok(v: number, signed = false): string {
+function perMtok(v, signed = false) {
   const abs = Math.abs(v);
-  if (abs === 0) return `${MONEY}0`;
+  if (abs === 0)
+    return `${MONEY}0`;
   const digits = abs >= 1 ? 2 : abs >= 0.1 ? 3 : abs >= 0.001 ? 4 : 6;
   const text = `${MONEY}${abs.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })}`;
   return v < 0 ? `${MINUS}${text}` : signed && v > 0 ? `+${text}` : text;
 }
-const perMtokAxis = (v: number) => perMtok(v);
-const perMtokTip = (v: any) => (typeof v === "number" ? `${perMtok(v)} per million tokens` : "—");
-/** The scale that writes `mtok` million tokens (the books' MTOK) in words: trillions, billions or
- * millions, so that neither 90 Mtok reads "0 trillion" nor 35,740,800 Mtok "36M". */
-type TokenScale = { perMtok: number; word: "trillion" | "billion" | "million" };
-const tokenScale = (mtok: number): TokenScale =>
-  Math.abs(mtok) >= 1e6
-    ? { perMtok: 1e6, word: "trillion" }
-    : Math.abs(mtok) >= 1e3
-      ? { perMtok: 1e3, word: "billion" }
-      : { perMtok: 1, word: "million" };
+const perMtokAxis = (v) => perMtok(v);
+const perMtokTip = (v) => (typeof v === "number" ? `${perMtok(v)} per million tokens` : "—");
+const tokenScale = (mtok) => Math.abs(mtok) >= 1e6
+  ? { perMtok: 1e6, word: "trillion" }
+  : Math.abs(mtok) >= 1e3
+    ? { perMtok: 1e3, word: "billion" }
+    : { perMtok: 1, word: "million" };
 /** A number of tokens in the scale's unit, with its word: "35.74 trillion tokens". */
-const fmtScaled = (v: number, scale: TokenScale) =>
-  `${v.toLocaleString("en-US", { maximumFractionDigits: Math.abs(v) >= 10 ? 1 : 2 })} ${scale.word} tokens`;
+const fmtScaled = (v, scale) => `${v.toLocaleString("en-US", { maximumFractionDigits: Math.abs(v) >= 10 ? 1 : 2 })} ${scale.word} tokens`;
 /** Million tokens as tokens in words, in the scale of their own size. */
-const fmtTokens = (mtok: number) => {
+const fmtTokens = (mtok) => {
   const scale = tokenScale(mtok);
   return fmtScaled(mtok / scale.perMtok, scale);
 };
 
 /** The notice an affected panel shows under its title (empty: the filter applies as is). */
-function noticeOf(ue: UnitEconomics): string {
-  if (!ue.showing) return "";
+function noticeOf(ue) {
+  if (!ue.showing)
+    return "";
   const base = `Whole books, ${ue.showing.label}`;
   const extra = ue.panel_notices.length ? ` (${ue.panel_notices.join("; ")}; see the note above)` : "";
   return base + extra;
 }
 
 /** An ECharts option that says there is nothing to draw, and why. */
-function noData(title: string, message: string): EChartsSpec {
+function noData(title, message) {
   return record(title, {
     noData: message,
     title: {
@@ -450,20 +398,21 @@ function noData(title: string, message: string): EChartsSpec {
       subtextStyle: { width: 900, overflow: "break", fontSize: 12 },
     },
     series: [],
-  } as any);
+  });
 }
 
 /** The title block of a per-token chart: its notice, so the panel says what it shows. */
-function subtitle(notice: string, width = 560): any {
+function subtitle(notice, width = 560) {
   return notice
     ? { subtext: notice, left: 10, top: 0, subtextStyle: { width, overflow: "break", fontSize: 12, lineHeight: 16, color: "#444" } }
     : undefined;
 }
 
 /** Vertical markers where an allocation rule replaces an earlier one for the same pool. */
-function policyMarks(ue: UnitEconomics, axis: string[]): any {
+function policyMarks(ue, axis) {
   const changes = (ue.data?.policy_changes ?? []).filter((c) => axis.includes(c.month));
-  if (!changes.length) return undefined;
+  if (!changes.length)
+    return undefined;
   return {
     silent: false,
     symbol: "none",
@@ -479,7 +428,7 @@ function policyMarks(ue: UnitEconomics, axis: string[]): any {
 }
 
 /** Monthly series of a summary column over `axis`. */
-function summarySeries(ue: UnitEconomics, column: string, axis: string[]): (number | null)[] {
+function summarySeries(ue, column, axis) {
   const byMonth = new Map((ue.data?.summary ?? []).map((r) => [r.month, dec(r[column])]));
   return axis.map((m) => byMonth.get(m) ?? null);
 }
@@ -488,14 +437,7 @@ const GOOD = "#1b7a2e";
 const BAD = "#b3261e";
 
 /** One headline figure: value, sign in words, and the change against the previous period. */
-function figureHtml(
-  key: string,
-  label: string,
-  value: number | null,
-  previous: number | null,
-  previousLabel: string | null,
-  kind: "margin" | "price" | "cost" | "tokens",
-): string {
+function figureHtml(key, label, value, previous, previousLabel, kind) {
   if (value === null) {
     return `<div class="ue-fig" data-figure="${key}" data-value=""><div class="ue-l">${label}</div><div class="ue-v">—</div><div class="ue-c">no tokens served</div></div>`;
   }
@@ -516,10 +458,12 @@ function figureHtml(
     const colour = delta === 0 || kind === "tokens" ? "#444" : better ? GOOD : BAD;
     const was = kind === "tokens" ? fmtTokens(previous) : perMtok(previous, kind === "margin");
     change = `<span style="color:${colour}">${arrow} ${delta === 0 ? "unchanged" : amount}</span> vs ${escapeHtml(previousLabel)} (${was})`;
-  } else if (previousLabel !== null) {
+  }
+  else if (previousLabel !== null) {
     // The period before exists but served no token: it has no per-token figure to compare with.
     change = `no tokens served in ${escapeHtml(previousLabel)}: nothing to compare`;
-  } else {
+  }
+  else {
     change = "no earlier period in the books";
   }
   const unit = kind === "tokens" ? "" : `<span class="ue-u"> per million tokens</span>`;
@@ -529,9 +473,9 @@ function figureHtml(
 <div class="ue-c">${change}</div></div>`;
 }
 
-function headlineRow(which: string, title: string, now: Figures, before: Figures | null): string {
-  const f = (k: keyof Figures) => dec(now[k]);
-  const p = (k: keyof Figures) => (before ? dec(before[k]) : null);
+function headlineRow(which, title, now, before) {
+  const f = (k) => dec(now[k]);
+  const p = (k) => (before ? dec(before[k]) : null);
   const pl = before?.label ?? null;
   return `<div class="ue-row" data-period="${which}" data-label="${escapeHtml(now.label)}">
 <div class="ue-h">${title} <b>${escapeHtml(now.label)}</b></div>
@@ -558,7 +502,7 @@ const HEADLINE_STYLE = `<style>
 </style>`;
 
 /** The headline: the answer in one sentence, then the latest month and the period. */
-function headlineHtml(ue: UnitEconomics): string {
+function headlineHtml(ue) {
   const notes = ue.notices.map((n) => `<div class="ue-note" role="status">${escapeHtml(n)}</div>`).join("");
   if (ue.status !== "ok" || !ue.data) {
     return `${HEADLINE_STYLE}<div class="ue-note" role="status" data-no-data="1"><b>${escapeHtml(ue.message ?? "no data for this filter")}</b></div>${notes}`;
@@ -579,7 +523,7 @@ and with every cost of the firm <b>${perMtok(Number(h.month.full_cost))}</b> (ne
 ${h.month ? headlineRow("month", "Latest month with tokens served:", h.month, h.previous_month) : ""}
 ${headlineRow("period", "Whole period:", h.period, h.previous_period)}
 ${changes ? `<div class="ue-c">Allocation policy changes in the period (purple dashed line on the charts):<ul style="margin:0.2em 0">${changes}</ul></div>` : ""}
-<div class="ue-c">Every figure is lab-report's (<code>lab-report --from ${ue.showing!.start} --to ${ue.showing!.stop}</code>, its Total row for the period), on the whole books; ${CCY === "USD" ? "dollars" : escapeHtml(CCY)} per million tokens.</div>`;
+<div class="ue-c">Every figure is lab-report's (<code>lab-report --from ${ue.showing.start} --to ${ue.showing.stop}</code>, its Total row for the period), on the whole books; ${CCY === "USD" ? "dollars" : escapeHtml(CCY)} per million tokens.</div>`;
 }
 
 const TITLES = {
@@ -595,23 +539,25 @@ const TITLES = {
 };
 
 /** Half-width panel: price, cost and margins per million tokens per segment, over the period. */
-function segmentMarginsPanel(title: string, by: "tier" | "model") {
+function segmentMarginsPanel(title, by) {
   return {
     title,
     width: "50%",
     height: "420px",
-    kind: "echarts" as const,
-    spec: async ({ ledger }: { ledger: Ledger }) => {
+    kind: "echarts",
+    spec: async ({ ledger }) => {
       const ue = await unitEconomics(ledger);
-      if (ue.status !== "ok" || !ue.data) return noData(title, ue.message ?? "");
+      if (ue.status !== "ok" || !ue.data)
+        return noData(title, ue.message ?? "");
       const empty = noTokens(ue, title);
-      if (empty) return empty;
+      if (empty)
+        return empty;
       const all = ue.data.segments[by].filter((r) => r.month === "Total" && r[by] !== "(all)");
       // The costs of months without tokens have no per-token figure: said in words, not an empty bar.
       const totals = all.filter((r) => r[by] !== UNATTRIBUTED);
       const unattributed = all.find((r) => r[by] === UNATTRIBUTED && Number(r.net_margin));
       const names = totals.map((r) => String(r[by]));
-      const perM = (r: Row, amount: string) => {
+      const perM = (r, amount) => {
         const tokens = dec(r.million_tokens);
         return tokens ? Number(r[amount]) / tokens : null;
       };
@@ -640,7 +586,7 @@ function segmentMarginsPanel(title: string, by: "tier" | "model") {
           axisLabel: {
             interval: 0,
             fontWeight: "bold",
-            formatter: (name: string) => (totals.some((r) => String(r[by]) === name && !Number(r.million_tokens)) ? `${name}\n(no tokens)` : name),
+            formatter: (name) => (totals.some((r) => String(r[by]) === name && !Number(r.million_tokens)) ? `${name}\n(no tokens)` : name),
           },
         },
         yAxis: { type: "value", name: perMtokName(), nameGap: 8, axisLabel: { formatter: perMtokAxis } },
@@ -650,7 +596,7 @@ function segmentMarginsPanel(title: string, by: "tier" | "model") {
           color: s.color,
           // Margins carry their value as a label, below a bar that goes below zero.
           data: s.data.map((v) => ({ value: v, label: { position: v !== null && v < 0 ? "bottom" : "top" } })),
-          label: { show: i >= 2, fontSize: 10, formatter: (p: any) => perMtok(p.value) },
+          label: { show: i >= 2, fontSize: 10, formatter: (p) => perMtok(p.value) },
           ...(i === 0 ? { markLine: { silent: true, symbol: "none", label: { show: false }, lineStyle: { color: "#555", width: 1 }, data: [{ yAxis: 0 }] } } : {}),
         })),
       });
@@ -659,15 +605,16 @@ function segmentMarginsPanel(title: string, by: "tier" | "model") {
 }
 
 /** Half-width panel: tokens per month (in trillions, billions or millions), stacked by tier or model. */
-function tokensPanel(title: string, by: "tier" | "model") {
+function tokensPanel(title, by) {
   return {
     title,
     width: "50%",
     height: "360px",
-    kind: "echarts" as const,
-    spec: async ({ ledger }: { ledger: Ledger }) => {
+    kind: "echarts",
+    spec: async ({ ledger }) => {
       const ue = await unitEconomics(ledger);
-      if (ue.status !== "ok" || !ue.data) return noData(title, ue.message ?? "");
+      if (ue.status !== "ok" || !ue.data)
+        return noData(title, ue.message ?? "");
       const axis = ue.data.months;
       // "(unattributed)" holds the costs of months without tokens: it never has tokens to stack.
       const rows = ue.data.segments[by].filter((r) => r.month !== "Total" && r[by] !== UNATTRIBUTED);
@@ -676,61 +623,45 @@ function tokensPanel(title: string, by: "tier" | "model") {
       }
       // One unit for the whole axis, from the largest month: trillions, billions or millions.
       const scale = tokenScale(Math.max(...rows.map((r) => Math.abs(Number(r.million_tokens)))));
-      const table: Table = { columns: ["month", by, "tokens"], rows: rows.map((r) => ({ month: r.month, [by]: r[by], tokens: Number(r.million_tokens) / scale.perMtok })) };
+      const table = { columns: ["month", by, "tokens"], rows: rows.map((r) => ({ month: r.month, [by]: r[by], tokens: Number(r.million_tokens) / scale.perMtok })) };
       const spec = stackedBars(title, axis, pivot(ledger, table, by, "tokens", axis), (v) => fmtScaled(v, scale), {
         axisUnit: (v) => v.toLocaleString("en-US", { maximumFractionDigits: 1 }),
       });
-      (spec as any).yAxis.name = `${scale.word}s of tokens`;
-      (spec as any).yAxis.nameGap = 8;
+      spec.yAxis.name = `${scale.word}s of tokens`;
+      spec.yAxis.nameGap = 8;
       const notice = noticeOf(ue);
-      (spec as any).title = subtitle(notice);
-      (spec as any).grid.top = notice ? 75 : 30;
-      (spec as any).series[0].markLine = policyMarks(ue, axis);
+      spec.title = subtitle(notice);
+      spec.grid.top = notice ? 75 : 30;
+      spec.series[0].markLine = policyMarks(ue, axis);
       return record(title, spec);
     },
   };
 }
 
 /** Rows of a saved query under Fava's filters, or the reason there are none. */
-async function filteredRows(ledger: Ledger, query: string): Promise<Table | string> {
+async function filteredRows(ledger, query) {
   try {
     const t = await runSaved(ledger, query);
     return t.rows.length ? t : "no data for this filter: the saved query returns no rows for it";
-  } catch (e) {
+  }
+  catch (e) {
     return `no data for this filter: ${e instanceof Error ? e.message : String(e)}`;
   }
 }
 
 const FOLLOWS = "Follows Fava's filters (time to the day, account, tag, payee)";
 
-// ---------------------------------------------------------------------------
-// The "Model P&L" page: each model as a company (docs/dashboard.md, docs/views.md).
-// Its figures come from the books' endpoint `v2_model_pnl` (dashboard/model_pnl.py):
-// lab-report's code (queries/lifetime.py, by_segment --by model) on the whole books.
-// ---------------------------------------------------------------------------
-
-type ModelPnl = {
-  filters: { time: string; account: string; filter: string };
-  status: "ok" | "no-data" | "error";
-  message?: string;
-  showing: { start: string; stop: string; label: string } | null;
-  notices: string[];
-  panel_notices: string[];
-  data: { per_mtok: Row[] } | null;
-  lifetime: { payback_curve: Row[]; life_table: Row[] } | { error: string };
-};
-
 /** The Model P&L figures for the current filters (one request per filter). */
-function modelPnl(ledger: Ledger): Promise<ModelPnl> {
-  return answerOf<ModelPnl>(ledger, "v2_model_pnl", "modelPnlData");
+function modelPnl(ledger) {
+  return answerOf(ledger, "v2_model_pnl", "modelPnlData");
 }
 
 /** Money in millions of dollars: "$260.7M", "−$139.6M". */
-function dollarsM(v: number, digits = 1): string {
+function dollarsM(v, digits = 1) {
   const text = `$${(Math.abs(v) / 1e6).toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })}M`;
   return v < 0 ? `${MINUS}${text}` : text;
 }
-const dollarsMTip = (v: any) => (typeof v === "number" ? dollarsM(v) : "—");
+const dollarsMTip = (v) => (typeof v === "number" ? dollarsM(v) : "—");
 
 const LIFETIME_NOTE = "Each model's whole life in the books (follows no filter: a payback month needs every month)";
 const PNL_COLORS = ["#1f4e8c", "#d9622b", "#1b8a7a", "#7a3fb0", "#b8475f", "#8c6d62"];
@@ -742,35 +673,36 @@ const PNL_TITLES = {
   table: "Each model's life: training cost, revenue, margin, payback (lab-report --lifetime)",
 };
 
-function lifetimeOf(pnl: ModelPnl): { payback_curve: Row[]; life_table: Row[] } | string {
+function lifetimeOf(pnl) {
   return "error" in pnl.lifetime ? `no data: ${pnl.lifetime.error}` : pnl.lifetime;
 }
 
-function pnlIntroHtml(pnl: ModelPnl): string {
+function pnlIntroHtml(pnl) {
   const notes = pnl.notices.map((n) => `<div class="ue-note" role="status">${escapeHtml(n)}</div>`).join("");
-  const status =
-    pnl.status !== "ok" ? `<div class="ue-note" role="status" data-no-data="1"><b>${escapeHtml(pnl.message ?? "no data for this filter")}</b> (per-million-token panel)</div>` : "";
+  const status = pnl.status !== "ok" ? `<div class="ue-note" role="status" data-no-data="1"><b>${escapeHtml(pnl.message ?? "no data for this filter")}</b> (per-million-token panel)</div>` : "";
   return `${HEADLINE_STYLE}${status}${notes}<div class="ue-c">"If you consider each model to be a company": per model, the gross margin it earns
 against the training cost the books attribute to it. A management view, not GAAP (training is R&amp;D expense in the books; docs/views.md).
 The payback curve and the life table cover each model's whole life in the books; the margins per million tokens follow the time filter's
 whole months. Money in millions of dollars; margins in dollars per million tokens.</div>`;
 }
 
-function paybackCurveSpec(pnl: ModelPnl): EChartsSpec {
+function paybackCurveSpec(pnl) {
   const title = PNL_TITLES.curve;
   const life = lifetimeOf(pnl);
-  if (typeof life === "string") return noData(title, life);
+  if (typeof life === "string")
+    return noData(title, life);
   const rows = life.payback_curve;
-  if (!rows.length) return noData(title, "the books attribute no training cost or revenue to any model");
+  if (!rows.length)
+    return noData(title, "the books attribute no training cost or revenue to any model");
   const axis = [...new Set(rows.map((r) => String(r.month)))].sort();
   const names = [...new Set(rows.map((r) => String(r.model)))].sort();
-  const payback = new Map(life.life_table.map((r) => [String(r.model), r.payback_month as string | null]));
-  const series: any[] = [];
+  const payback = new Map(life.life_table.map((r) => [String(r.model), r.payback_month]));
+  const series = [];
   names.forEach((name, i) => {
     const color = PNL_COLORS[i % PNL_COLORS.length];
     const mine = new Map(rows.filter((r) => r.model === name).map((r) => [String(r.month), r]));
-    const gross = axis.map((m) => (mine.has(m) ? dec(mine.get(m)!.cumulative_gross_margin) : null));
-    const training = axis.map((m) => (mine.has(m) ? dec(mine.get(m)!.cumulative_training_cost) : null));
+    const gross = axis.map((m) => (mine.has(m) ? dec(mine.get(m).cumulative_gross_margin) : null));
+    const training = axis.map((m) => (mine.has(m) ? dec(mine.get(m).cumulative_training_cost) : null));
     const month = payback.get(name);
     series.push({
       type: "line",
@@ -780,11 +712,11 @@ function paybackCurveSpec(pnl: ModelPnl): EChartsSpec {
       symbolSize: 4,
       markPoint: month
         ? {
-            symbol: "pin",
-            symbolSize: 44,
-            label: { formatter: "paid back", fontSize: 9 },
-            data: [{ name: `${name} pays back its training in ${month}`, coord: [month, gross[axis.indexOf(month)]] }],
-          }
+          symbol: "pin",
+          symbolSize: 44,
+          label: { formatter: "paid back", fontSize: 9 },
+          data: [{ name: `${name} pays back its training in ${month}`, coord: [month, gross[axis.indexOf(month)]] }],
+        }
         : undefined,
     });
     series.push({ type: "line", name: `${name}: training cost`, color, data: training, lineStyle: { type: "dashed" }, symbol: "none" });
@@ -795,16 +727,18 @@ function paybackCurveSpec(pnl: ModelPnl): EChartsSpec {
     legend: { bottom: 0, itemGap: 10 },
     grid: { left: 80, right: 30, top: 75, bottom: names.length > 3 ? 90 : 60 },
     xAxis: { type: "category", data: axis, boundaryGap: false },
-    yAxis: { type: "value", name: "$M", nameGap: 8, axisLabel: { formatter: (v: number) => dollarsM(v, 0) } },
+    yAxis: { type: "value", name: "$M", nameGap: 8, axisLabel: { formatter: (v) => dollarsM(v, 0) } },
     series,
   });
 }
 
-function perMtokByModelSpec(pnl: ModelPnl): EChartsSpec {
+function perMtokByModelSpec(pnl) {
   const title = PNL_TITLES.perMtok;
-  if (pnl.status !== "ok" || !pnl.data) return noData(title, pnl.message ?? "");
+  if (pnl.status !== "ok" || !pnl.data)
+    return noData(title, pnl.message ?? "");
   const rows = pnl.data.per_mtok.filter((r) => dec(r.million_tokens));
-  if (!rows.length) return noData(title, "no model served tokens in these months");
+  if (!rows.length)
+    return noData(title, "no model served tokens in these months");
   const names = rows.map((r) => String(r.model));
   const bars = [
     { name: "Gross margin / Mtok", column: "gross_margin_per_mtok", color: "#3daf46" },
@@ -812,7 +746,7 @@ function perMtokByModelSpec(pnl: ModelPnl): EChartsSpec {
     { name: "After training, units of production / Mtok", column: "after_training_per_mtok_units", color: "#7fb2f0" },
     { name: "Net margin / Mtok", column: "net_margin_per_mtok", color: "#af3d3d" },
   ];
-  const notice = noticeOf(pnl as any);
+  const notice = noticeOf(pnl);
   return record(title, {
     title: subtitle(notice),
     tooltip: { trigger: "axis", valueFormatter: perMtokTip },
@@ -828,32 +762,33 @@ function perMtokByModelSpec(pnl: ModelPnl): EChartsSpec {
         const v = dec(r[b.column]);
         return { value: v, label: { position: v !== null && v < 0 ? "bottom" : "top" } };
       }),
-      label: { show: true, fontSize: 10, formatter: (p: any) => (typeof p.value === "number" ? perMtok(p.value) : "—") },
+      label: { show: true, fontSize: 10, formatter: (p) => (typeof p.value === "number" ? perMtok(p.value) : "—") },
       ...(i === 0 ? { markLine: { silent: true, symbol: "none", label: { show: false }, lineStyle: { color: "#555", width: 1 }, data: [{ yAxis: 0 }] } } : {}),
     })),
   });
 }
 
-function lifeTableHtml(pnl: ModelPnl): string {
+function lifeTableHtml(pnl) {
   const life = lifetimeOf(pnl);
-  if (typeof life === "string") return `<div class="ue-note" role="status" data-no-data="1">${escapeHtml(life)}</div>`;
-  const money = (v: any) => (v === null || v === undefined ? "—" : dollarsM(Number(v)));
-  const cell = (v: any, style = "") => `<td style="text-align:right;${style}">${v}</td>`;
+  if (typeof life === "string")
+    return `<div class="ue-note" role="status" data-no-data="1">${escapeHtml(life)}</div>`;
+  const money = (v) => (v === null || v === undefined ? "—" : dollarsM(Number(v)));
+  const cell = (v, style = "") => `<td style="text-align:right;${style}">${v}</td>`;
   const rows = life.life_table
     .map((r) => {
-      const contribution = Number(r.contribution);
-      return `<tr data-model="${escapeHtml(r.model)}"><td><b>${escapeHtml(r.model)}</b></td><td>${escapeHtml(r.launch ?? "—")}</td>
+    const contribution = Number(r.contribution);
+    return `<tr data-model="${escapeHtml(r.model)}"><td><b>${escapeHtml(r.model)}</b></td><td>${escapeHtml(r.launch ?? "—")}</td>
 ${cell(money(r.training_cost))}${cell(money(r.revenue))}${cell(money(r.gross_margin))}
 ${cell(money(r.contribution), `color:${contribution < 0 ? BAD : GOOD}`)}
 ${cell(escapeHtml(r.payback_month ?? "not yet"))}${cell(r.training_before_books === null ? "—" : `${money(r.training_before_books)}, pays back ${escapeHtml(r.payback_month_with_memo ?? "not yet")}`)}</tr>`;
-    })
+  })
     .join("");
   return `<table class="queryresults" data-table="life-table"><thead><tr><th>model</th><th>launch</th><th>training cost</th><th>cumulative revenue</th>
 <th>gross margin</th><th>contribution (gross margin − training)</th><th>payback month</th><th>training before the books (memo)</th></tr></thead>
 <tbody>${rows}</tbody></table><div class="ue-c">${escapeHtml(LIFETIME_NOTE)}; the same figures as <code>lab-report --lifetime</code>, in millions of dollars.</div>`;
 }
 
-export default defineConfig({
+export default {
   dashboards: [
     {
       name: "Unit economics",
@@ -871,6 +806,7 @@ export default defineConfig({
           width: "100%",
           height: "auto",
           kind: "html",
+          serverRendered: true, // shows the server's headline (prerender.py) until it draws
           spec: async ({ ledger }) => headlineHtml(await unitEconomics(ledger)),
         },
         {
@@ -880,9 +816,11 @@ export default defineConfig({
           kind: "echarts",
           spec: async ({ ledger }) => {
             const ue = await unitEconomics(ledger);
-            if (ue.status !== "ok" || !ue.data) return noData(TITLES.margins, ue.message ?? "");
+            if (ue.status !== "ok" || !ue.data)
+              return noData(TITLES.margins, ue.message ?? "");
             const empty = noTokens(ue, TITLES.margins);
-            if (empty) return empty;
+            if (empty)
+              return empty;
             const axis = ue.data.months;
             const notice = noticeOf(ue);
             const lines = [
@@ -904,14 +842,14 @@ export default defineConfig({
                 connectNulls: false,
                 ...(i === 0
                   ? {
-                      markLine: {
-                        ...(policyMarks(ue, axis) ?? { symbol: "none", data: [] }),
-                        data: [
-                          { yAxis: 0, lineStyle: { color: "#555", type: "solid", width: 1.5 }, label: { show: false } },
-                          ...(policyMarks(ue, axis)?.data ?? []),
-                        ],
-                      },
-                    }
+                    markLine: {
+                      ...(policyMarks(ue, axis) ?? { symbol: "none", data: [] }),
+                      data: [
+                        { yAxis: 0, lineStyle: { color: "#555", type: "solid", width: 1.5 }, label: { show: false } },
+                        ...(policyMarks(ue, axis)?.data ?? []),
+                      ],
+                    },
+                  }
                   : {}),
               })),
             });
@@ -924,9 +862,11 @@ export default defineConfig({
           kind: "echarts",
           spec: async ({ ledger }) => {
             const ue = await unitEconomics(ledger);
-            if (ue.status !== "ok" || !ue.data) return noData(TITLES.costStack, ue.message ?? "");
+            if (ue.status !== "ok" || !ue.data)
+              return noData(TITLES.costStack, ue.message ?? "");
             const empty = noTokens(ue, TITLES.costStack);
-            if (empty) return empty;
+            if (empty)
+              return empty;
             const t = ue.data.cost_stack;
             const axis = ue.data.months;
             // Every line column is named <class>__<line>_per_mtok by the query, with the cost
@@ -938,41 +878,34 @@ export default defineConfig({
             const parts = costLines(t);
             const classOf = new Map(parts.map(({ label, cls }) => [label, cls]));
             const bars = columnsAsSeries(ledger, t, parts, axis);
-            const totals = columnsAsSeries(
-              ledger,
-              t,
-              [
-                { column: cogsTotal, label: "Total COGS / MTOK (gross view)" },
-                { column: fullTotal, label: "Full cost / MTOK (net view)" },
-              ],
-              axis,
-            );
+            const totals = columnsAsSeries(ledger, t, [
+              { column: cogsTotal, label: "Total COGS / MTOK (gross view)" },
+              { column: fullTotal, label: "Full cost / MTOK (net view)" },
+            ], axis);
             let cool = 0;
             let warm = 0;
             const spec = stackedBars(TITLES.costStack, axis, bars, perMtokTip, {
-              colors: (name) =>
-                classOf.get(name) === COGS_CLASS ? COOL[cool++ % COOL.length] : WARM[warm++ % WARM.length],
+              colors: (name) => classOf.get(name) === COGS_CLASS ? COOL[cool++ % COOL.length] : WARM[warm++ % WARM.length],
               axisUnit: perMtokAxis,
             });
             const notice = noticeOf(ue);
-            (spec as any).title = subtitle(notice);
-            (spec as any).grid.top = notice ? 60 : 30;
-            (spec as any).yAxis.name = perMtokName();
-            (spec as any).xAxis = monthAxis(ue, axis);
-            if (monthsWithoutTokens(ue).size) (spec as any).grid.bottom += 15;
+            spec.title = subtitle(notice);
+            spec.grid.top = notice ? 60 : 30;
+            spec.yAxis.name = perMtokName();
+            spec.xAxis = monthAxis(ue, axis);
+            if (monthsWithoutTokens(ue).size)
+              spec.grid.bottom += 15;
             const lineColors = ["#1b1b1b", "#af3d3d"];
-            (spec.series as any[]).push(
-              ...[...totals.entries()].map(([name, data], i) => ({
-                type: "line",
-                name,
-                data,
-                color: lineColors[i],
-                lineStyle: { type: i === 0 ? "dashed" : "solid", width: 2 },
-                symbol: "none",
-                z: 10,
-                ...(i === 0 ? { markLine: policyMarks(ue, axis) } : {}),
-              })),
-            );
+            spec.series.push(...[...totals.entries()].map(([name, data], i) => ({
+              type: "line",
+              name,
+              data,
+              color: lineColors[i],
+              lineStyle: { type: i === 0 ? "dashed" : "solid", width: 2 },
+              symbol: "none",
+              z: 10,
+              ...(i === 0 ? { markLine: policyMarks(ue, axis) } : {}),
+            })));
             return record(TITLES.costStack, spec);
           },
         },
@@ -987,7 +920,8 @@ export default defineConfig({
           kind: "echarts",
           spec: async ({ ledger }) => {
             const t = await filteredRows(ledger, Q.gpuh);
-            if (typeof t === "string") return noData(TITLES.gpuh, t);
+            if (typeof t === "string")
+              return noData(TITLES.gpuh, t);
             // Fava's dates run to its last directive (a price fetched today, say): months after the
             // last GPU-hours recorded would read as an idle fleet, so the axis ends with the data.
             const axis = recordedMonths(t, months(ledger));
@@ -1001,8 +935,8 @@ export default defineConfig({
               axisUnit: fmtCompact,
               colors: (name) => (name === "Idle" ? "#a3a3a3" : undefined),
             });
-            (spec as any).title = subtitle(FOLLOWS);
-            (spec as any).grid.top = 40;
+            spec.title = subtitle(FOLLOWS);
+            spec.grid.top = 40;
             return record(TITLES.gpuh, spec);
           },
         },
@@ -1013,54 +947,53 @@ export default defineConfig({
           kind: "echarts",
           spec: async ({ ledger }) => {
             const t = await filteredRows(ledger, Q.audit);
-            if (typeof t === "string") return noData(TITLES.pools, t);
+            if (typeof t === "string")
+              return noData(TITLES.pools, t);
             const pool = col(t, Q.audit, "pool");
             const activity = col(t, Q.audit, "activity");
             const target = col(t, Q.audit, "target", "account");
             const amount = col(t, Q.audit, "amount");
             const currency = t.columns.find((c) => c.toLowerCase() === "currency");
-            const rows = t.rows.filter(
-              (r) => String(r[pool]).startsWith("Expenses:Shared:") && (!currency || r[currency] === ledger.ccy),
-            );
-            if (!rows.length) return noData(TITLES.pools, "no allocation in the books for this filter");
+            const rows = t.rows.filter((r) => String(r[pool]).startsWith("Expenses:Shared:") && (!currency || r[currency] === ledger.ccy));
+            if (!rows.length)
+              return noData(TITLES.pools, "no allocation in the books for this filter");
             // Step-down: a target that is itself a pool continues as that pool's node.
             const pools = new Set(rows.map((r) => String(r[pool])));
-            const poolNode = (account: string) => `pool ${account.replace(/^Expenses:Shared:/, "")}`;
+            const poolNode = (account) => `pool ${account.replace(/^Expenses:Shared:/, "")}`;
             // The cost class is the one ailab_books.plugins.classify resolved and wrote on the
             // target's `open` directive as cost-class metadata; the page has no rule of its own
             // (an account without it, which classify reports as an error, is "unclassified").
-            const classNode = (account: string) =>
-              `class ${String(ledger.accounts[account]?.meta?.["cost-class"] ?? "unclassified")}`;
-            const links = new Map<string, number>();
-            const add = (source: string, dest: string, value: number) => {
+            const classNode = (account) => `class ${String(ledger.accounts[account]?.meta?.["cost-class"] ?? "unclassified")}`;
+            const links = new Map();
+            const add = (source, dest, value) => {
               const key = `${source}\u0000${dest}`;
               links.set(key, (links.get(key) ?? 0) + value);
             };
             for (const row of rows) {
               const v = num(row[amount], ledger.ccy);
-              if (!v) continue;
+              if (!v)
+                continue;
               const dest = String(row[target]);
               const act = String(row[activity]);
               add(poolNode(String(row[pool])), act, v);
               add(act, pools.has(dest) ? poolNode(dest) : classNode(dest), v);
             }
-            const names = new Set<string>();
+            const names = new Set();
             const data = [...links.entries()]
               .filter(([, v]) => v > 0)
               .map(([key, value]) => {
-                const [source, dest] = key.split("\u0000");
-                names.add(source);
-                names.add(dest);
-                return { source, target: dest, value: Math.round(value * 100) / 100 };
-              });
-            const nodeColor = (name: string) =>
-              name.startsWith("pool ")
-                ? "#7a7a7a"
-                : name === `class ${COGS_CLASS}`
-                  ? "#3b7dd8"
-                  : name.startsWith("class ")
-                    ? "#d9622b"
-                    : "#52c1a9";
+              const [source, dest] = key.split("\u0000");
+              names.add(source);
+              names.add(dest);
+              return { source, target: dest, value: Math.round(value * 100) / 100 };
+            });
+            const nodeColor = (name) => name.startsWith("pool ")
+              ? "#7a7a7a"
+              : name === `class ${COGS_CLASS}`
+                ? "#3b7dd8"
+                : name.startsWith("class ")
+                  ? "#d9622b"
+                  : "#52c1a9";
             return record(TITLES.pools, {
               title: subtitle(FOLLOWS),
               tooltip: { trigger: "item", valueFormatter: anyFmt(fmtMoney(ledger.ccy, 0)) },
@@ -1119,4 +1052,4 @@ export default defineConfig({
       ],
     },
   ],
-});
+};

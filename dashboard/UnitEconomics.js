@@ -1,0 +1,166 @@
+// The Unit economics report's script: Fava imports this module on every page
+// (so it is kept small) and calls onExtensionPageLoad on the report's own page.
+//
+// It lays out the panels that static/unit-economics.js defines, as fava-dashboards
+// did (tabs for the dashboards, `?dashboard=<slug>`; each panel a title and a box),
+// and draws each one as soon as its own answer is in: an "html" panel's string, an
+// "echarts" panel's option through ECharts (static/echarts.min.js). The page's
+// module and ECharts are fetched in parallel, only on this page, through the
+// extension's `script` endpoint (a name, never a path). A panel that fails says so
+// in its own box (role="alert"); the others still draw.
+
+const EXTENSION = "UnitEconomics";
+
+/** Fava's URL for this ledger, "/<bfile>/", read off this module's own URL. */
+const BASE = new URL("..", import.meta.url).pathname;
+
+/** Fava's filter parameters of the current URL (time, account, filter, ...), less our tab. */
+function filterParams() {
+  const params = new URLSearchParams(window.location.search);
+  params.delete("dashboard");
+  return params;
+}
+
+/** The URL of one of the extension's endpoints, with Fava's current filters. */
+function urlFor(endpoint) {
+  const url = new URL(`${BASE}extension/${EXTENSION}/${endpoint}`, window.location.origin);
+  for (const [key, value] of filterParams()) {
+    if (!url.searchParams.has(key)) url.searchParams.set(key, value);
+  }
+  return url.pathname + url.search;
+}
+
+/** A dashboard's name as it stands in the URL: "Model P&L" -> "model-p-l". */
+const slug = (name) =>
+  name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "");
+
+const escapeHtml = (v) => String(v).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** The page's module and ECharts, once per load of the books (the module's answers are cached
+ * per load: after an edit Fava reloads the books, and the page must not show the old figures). */
+const modules = new Map();
+function pageModules(load) {
+  let pending = modules.get(load);
+  if (pending === undefined) {
+    const script = (name) => `${BASE}extension/${EXTENSION}/script?name=${name}&load=${encodeURIComponent(load)}`;
+    pending = Promise.all([import(script("page")), import(script("echarts"))]);
+    modules.set(load, pending);
+  }
+  return pending;
+}
+
+/** The charts of the page on screen, disposed of when Fava shows the page again. */
+let drawn = [];
+function disposeCharts() {
+  for (const { chart, observer } of drawn) {
+    observer.disconnect();
+    chart.dispose();
+  }
+  drawn = [];
+}
+
+const STYLE = `<style>
+#ue-app .ue-tabs{display:flex;gap:0.3em;margin:0 0 0.8em;border-bottom:1px solid var(--border,#ccc)}
+#ue-app .ue-tabs a{padding:0.35em 0.9em;border:1px solid transparent;border-bottom:none;border-radius:4px 4px 0 0;text-decoration:none}
+#ue-app .ue-tabs a[aria-current=page]{border-color:var(--border,#ccc);background:var(--background,#fff);font-weight:600;margin-bottom:-1px}
+#ue-app .ue-panels{display:flex;flex-wrap:wrap;gap:12px}
+#ue-app .ue-panel{box-sizing:border-box;border:1px solid var(--border,#ddd);border-radius:4px;padding:8px 10px;min-width:0}
+#ue-app .ue-panel>h3{margin:0 0 6px;font-size:1em;font-weight:600}
+#ue-app .ue-loading{color:#777;font-style:italic}
+</style>`;
+
+/** Draw the dashboard the URL names (the first if none) into #ue-app. */
+async function render() {
+  const root = document.getElementById("ue-app");
+  const facts = document.getElementById("ue-ledger");
+  if (!root || !facts) return;
+  disposeCharts();
+  window.unitEconomics = {}; // what each chart drew, for the tests (page: record())
+  const books = JSON.parse(facts.textContent);
+  const ledger = { ...books, urlFor, accounts: accountsOf(books.costClasses) };
+  const serverHeadline = root.querySelector("[data-server-headline]");
+
+  let page;
+  let echarts;
+  try {
+    [page, echarts] = await pageModules(books.load);
+  } catch (error) {
+    root.innerHTML = `<div role="alert">The page's script did not load: ${escapeHtml(error)}</div>`;
+    return;
+  }
+  if (!root.isConnected) return; // Fava moved on to another page meanwhile
+  const { dashboards } = page.default;
+  const wanted = new URLSearchParams(window.location.search).get("dashboard");
+  const shown = dashboards.find((d) => slug(d.name) === wanted) ?? dashboards[0];
+
+  root.innerHTML = STYLE;
+  const tabs = document.createElement("nav");
+  tabs.className = "ue-tabs";
+  for (const dashboard of dashboards) {
+    const params = filterParams();
+    params.set("dashboard", slug(dashboard.name));
+    const link = document.createElement("a");
+    link.href = `${BASE}extension/${EXTENSION}/?${params}`;
+    link.textContent = dashboard.name;
+    if (dashboard === shown) link.setAttribute("aria-current", "page");
+    tabs.append(link);
+  }
+  const panels = document.createElement("div");
+  panels.className = "ue-panels";
+  root.append(tabs, panels);
+
+  await Promise.all(
+    shown.panels.map((panel) => {
+      const box = document.createElement("section");
+      box.className = "ue-panel";
+      box.style.width = panel.width === "100%" || !panel.width ? "100%" : `calc(${panel.width} - 6px)`;
+      const title = document.createElement("h3");
+      title.textContent = panel.title;
+      const body = document.createElement("div");
+      if (panel.height && panel.height !== "auto") body.style.height = panel.height;
+      if (panel.serverRendered && serverHeadline) body.append(serverHeadline);
+      else body.innerHTML = '<span class="ue-loading">computing…</span>';
+      box.append(title, body);
+      panels.append(box);
+      return draw(panel, body, ledger, echarts);
+    }),
+  );
+}
+
+/** One panel: its spec for these filters, drawn into `body`; an error is shown in the box. */
+async function draw(panel, body, ledger, echarts) {
+  try {
+    const spec = await panel.spec({ ledger, panel });
+    if (!body.isConnected) return;
+    if (panel.kind === "html") {
+      body.innerHTML = spec; // the page escapes every value it puts in (escapeHtml)
+    } else if (panel.kind === "echarts") {
+      body.innerHTML = "";
+      const chart = echarts.init(body);
+      chart.setOption(spec);
+      const observer = new ResizeObserver(() => chart.resize());
+      observer.observe(body);
+      drawn.push({ chart, observer });
+    } else {
+      throw new Error(`unknown panel kind "${panel.kind}"`);
+    }
+  } catch (error) {
+    console.error(`panel "${panel.title}"`, error);
+    body.style.height = "";
+    body.innerHTML = `<div role="alert">This panel failed: ${escapeHtml(error?.message ?? error)}</div>`;
+  }
+}
+
+/** The page reads an account's cost class as `ledger.accounts[name].meta["cost-class"]`. */
+function accountsOf(costClasses) {
+  return Object.fromEntries(Object.entries(costClasses ?? {}).map(([name, cls]) => [name, { meta: { "cost-class": cls } }]));
+}
+
+export default {
+  onExtensionPageLoad() {
+    render().catch((error) => console.error("Unit economics page", error));
+  },
+};
