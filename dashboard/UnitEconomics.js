@@ -39,15 +39,15 @@ const slug = (name) =>
 
 const escapeHtml = (v) => String(v).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-/** The page's module and ECharts, once per load of the books (the module's answers are cached
- * per load: after an edit Fava reloads the books, and the page must not show the old figures). */
+/** A module of the page (`page`, `echarts`) from the URL the server gives for this load of the
+ * books (the template preloads the same URL). The page module caches its answers: after an edit
+ * Fava reloads the books, the URL changes with the load, and the page never shows old figures. */
 const modules = new Map();
-function pageModules(load) {
-  let pending = modules.get(load);
+function pageModule(url) {
+  let pending = modules.get(url);
   if (pending === undefined) {
-    const script = (name) => `${BASE}extension/${EXTENSION}/script?name=${name}&load=${encodeURIComponent(load)}`;
-    pending = Promise.all([import(script("page")), import(script("echarts"))]);
-    modules.set(load, pending);
+    pending = import(url);
+    modules.set(url, pending);
   }
   return pending;
 }
@@ -84,9 +84,8 @@ async function render() {
   const serverHeadline = root.querySelector("[data-server-headline]");
 
   let page;
-  let echarts;
   try {
-    [page, echarts] = await pageModules(books.load);
+    page = await pageModule(books.scripts.page);
   } catch (error) {
     root.innerHTML = `<div role="alert">The page's script did not load: ${escapeHtml(error)}</div>`;
     return;
@@ -112,34 +111,40 @@ async function render() {
   panels.className = "ue-panels";
   root.append(tabs, panels);
 
-  await Promise.all(
-    shown.panels.map((panel) => {
-      const box = document.createElement("section");
-      box.className = "ue-panel";
-      box.style.width = panel.width === "100%" || !panel.width ? "100%" : `calc(${panel.width} - 6px)`;
-      const title = document.createElement("h3");
-      title.textContent = panel.title;
-      const body = document.createElement("div");
-      if (panel.height && panel.height !== "auto") body.style.height = panel.height;
-      if (panel.serverRendered && serverHeadline) body.append(serverHeadline);
-      else body.innerHTML = '<span class="ue-loading">computing…</span>';
-      box.append(title, body);
-      panels.append(box);
-      return draw(panel, body, ledger, echarts);
-    }),
-  );
+  // Each panel asks for its data first; ECharts (591 kB, preloaded by the template) is run
+  // after, while the answers are on their way, and only the charts wait for it.
+  let echarts;
+  const charting = () => (echarts ??= pageModule(books.scripts.echarts));
+  const drawing = shown.panels.map((panel) => {
+    const box = document.createElement("section");
+    box.className = "ue-panel";
+    box.style.width = panel.width === "100%" || !panel.width ? "100%" : `calc(${panel.width} - 6px)`;
+    const title = document.createElement("h3");
+    title.textContent = panel.title;
+    const body = document.createElement("div");
+    if (panel.height && panel.height !== "auto") body.style.height = panel.height;
+    if (panel.serverRendered && serverHeadline) body.append(serverHeadline);
+    else body.innerHTML = '<span class="ue-loading">computing…</span>';
+    box.append(title, body);
+    panels.append(box);
+    return draw(panel, body, ledger, charting);
+  });
+  charting();
+  await Promise.all(drawing);
 }
 
 /** One panel: its spec for these filters, drawn into `body`; an error is shown in the box. */
-async function draw(panel, body, ledger, echarts) {
+async function draw(panel, body, ledger, charting) {
   try {
     const spec = await panel.spec({ ledger, panel });
     if (!body.isConnected) return;
     if (panel.kind === "html") {
       body.innerHTML = spec; // the page escapes every value it puts in (escapeHtml)
     } else if (panel.kind === "echarts") {
+      const { init } = await charting();
+      if (!body.isConnected) return;
       body.innerHTML = "";
-      const chart = echarts.init(body);
+      const chart = init(body);
       chart.setOption(spec);
       const observer = new ResizeObserver(() => chart.resize());
       observer.observe(body);

@@ -36,6 +36,7 @@ import datetime
 import logging
 import threading
 from pathlib import Path
+from urllib.parse import urlencode
 from typing import Any
 
 from beancount.core import data
@@ -44,7 +45,7 @@ from fava.core import FilteredLedger
 from fava.ext import ExtensionConfigError, FavaExtensionBase, extension_endpoint
 from fava.helpers import FavaAPIError
 from fava.util.date import parse_date
-from flask import abort, jsonify, make_response, request, send_file
+from flask import abort, jsonify, make_response, request, send_file, url_for
 from markupsafe import Markup
 
 from .figures import SAVED_QUERIES, FiguresCache, Filters, FilterUnreadable
@@ -139,8 +140,23 @@ class UnitEconomics(FavaExtensionBase):
             "operatingCurrencies": operating,
             "costClasses": classes,
             # The load's generation (as FiguresCache keys it): the page's answers are cached per load.
-            "load": f"{self.ledger.mtime}-{id(self.ledger.all_entries)}",
+            "load": self.load_generation(),
+            "scripts": {name: self.script_url(name) for name in SCRIPTS},
         }
+
+    def load_generation(self) -> str:
+        """Changes with every load of the books (``FiguresCache`` keys its answers the same way)."""
+        return f"{self.ledger.mtime}-{id(self.ledger.all_entries)}"
+
+    def script_url(self, name: str) -> str:
+        """The URL of one of the page's scripts for this load: the same in the template's
+        ``modulepreload`` and in the runtime's ``import()``, so the browser fetches it once,
+        early, while Fava's own script starts; without Fava's filters (the scripts have none)."""
+        no_filters: dict[str, Any] = dict.fromkeys(("time", "account", "filter", "conversion", "interval"))
+        # ``url_for`` cannot name Fava's ``extension_endpoint`` route (its ``endpoint`` variable
+        # clashes with url_for's own first parameter): the report's URL, then the endpoint.
+        report = url_for("extension_report", extension_name=self.name, **no_filters)
+        return f"{report}script?{urlencode({'name': name, 'load': self.load_generation()})}"
 
     def before_request(self) -> None:
         """Refuse a query string that would do more than read the entries (query_guard)."""
