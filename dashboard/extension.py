@@ -36,8 +36,8 @@ import datetime
 import logging
 import threading
 from pathlib import Path
-from urllib.parse import urlencode
 from typing import Any
+from urllib.parse import urlencode
 
 from beancount.core import data
 from fava.context import g
