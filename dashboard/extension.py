@@ -35,6 +35,7 @@ from __future__ import annotations
 import datetime
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -42,7 +43,7 @@ from urllib.parse import urlencode
 from beancount.core import data
 from fava.context import g
 from fava.core import FilteredLedger
-from fava.ext import ExtensionConfigError, FavaExtensionBase, extension_endpoint
+from fava.ext import ExtensionConfigError, FavaExtensionBase
 from fava.helpers import FavaAPIError
 from fava.util.date import parse_date
 from flask import abort, jsonify, make_response, request, send_file, url_for
@@ -69,6 +70,7 @@ class UnitEconomics(FavaExtensionBase):
 
     report_title = "Unit economics"
     has_js_module = True
+    endpoints: dict[tuple[str, str], Callable[..., Any]]
 
     def __init__(self, ledger: Any, config: str | None = None) -> None:
         if config:
@@ -80,6 +82,13 @@ class UnitEconomics(FavaExtensionBase):
             )
             raise ExtensionConfigError(reason, config)
         super().__init__(ledger, config)
+        # The whole list of endpoints: Fava calls ``endpoints[name, method](self)``.
+        self.endpoints = {
+            ("script", "GET"): UnitEconomics.api_script,
+            ("v2_unit_economics", "GET"): UnitEconomics.api_v2_unit_economics,
+            ("v2_saved_query", "GET"): UnitEconomics.api_v2_saved_query,
+            ("v2_model_pnl", "GET"): UnitEconomics.api_v2_model_pnl,
+        }
         self._figures = FiguresCache()
 
     def after_load_file(self) -> None:
@@ -172,7 +181,6 @@ class UnitEconomics(FavaExtensionBase):
             if reason is not None:
                 abort(make_response(jsonify(error=f"Refused: {reason}."), 403))
 
-    @extension_endpoint("script")
     def api_script(self) -> Any:
         """The page's panels or its ECharts build, by name (``SCRIPTS``); 404 for another name."""
         path = SCRIPTS.get(str(request.args.get("name", "")))
@@ -180,7 +188,6 @@ class UnitEconomics(FavaExtensionBase):
             return make_response(jsonify(error="no such script"), 404)
         return send_file(path, mimetype="text/javascript")
 
-    @extension_endpoint("v2_unit_economics")
     def api_v2_unit_economics(self) -> Any:
         """The page's per-token figures for the whole months of the time filter, on the
         unfiltered books (``figures.respond``); the filters are read as text, never evaluated."""
@@ -190,7 +197,6 @@ class UnitEconomics(FavaExtensionBase):
         answer = self._figures.answer(self._load, filters, lambda text: parse_date(text, fye))
         return jsonify(answer)
 
-    @extension_endpoint("v2_saved_query")
     def api_v2_saved_query(self) -> Any:
         """A saved query of the page's list (``figures.SAVED_QUERIES``) on the entries
         Fava's filters select, cached per load and filter; ``name`` is looked up, not run."""
@@ -205,7 +211,6 @@ class UnitEconomics(FavaExtensionBase):
         filters = Filters.from_args(request.args)
         return jsonify(self._figures.saved_query(self._load, filters, name, filtered))
 
-    @extension_endpoint("v2_model_pnl")
     def api_v2_model_pnl(self) -> Any:
         """The Model P&L page's figures (``model_pnl``): each model's life on the whole books, and
         per-Mtok figures for the time filter's whole months; filters read as text, never evaluated."""
