@@ -1,13 +1,13 @@
 """The headline as HTML from the server, shown before the page's script has run.
 
-The dashboard's script (fava-dashboards' 6 MB bundle, which also compiles the
-page's TSX in the browser) takes one to several seconds before it asks for a
-figure. The page's template puts this rendering of the same answer
-(``v2_unit_economics``, from :mod:`.figures`) where the script will draw, so the
-headline is readable at once; the script then replaces it with its own panel.
+The page's script draws its headline once Fava's own script has started, the
+page's modules are in and the figures have arrived (about 0.3 to 0.5 s). The
+page's template puts this rendering of the same answer (``v2_unit_economics``,
+from :mod:`.figures`) where the script will draw, so the headline is readable
+with the HTML; the script shows it in the headline's panel until it draws its own.
 Only an answer already computed (by an earlier view of the same filters, on the
 same load) is rendered: the HTML never waits for a first computation.
-The figures and words are the page's (``headlineHtml`` in unit-economics.tsx):
+The figures and words are the page's (``headlineHtml`` in static/unit-economics.js):
 money per million tokens (in the books' operating currency), the sign as a minus or plus and as "a loss" or "a
 profit", not colour alone.
 """
