@@ -267,6 +267,45 @@ def test_a_config_is_a_located_fava_error(tmp_path: Path, config: str, read_only
     assert rows == [["Assets:Cash", 10], ["Income:Sales", -10]]
 
 
+def _edited(main: Path, old: str, new: str) -> None:
+    """Replace ``old`` with ``new`` in ``main``, with a later mtime (Fava's polling watcher reloads)."""
+    main.write_text(main.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+    later = main.stat().st_mtime_ns + 2_000_000_000
+    os.utime(main, ns=(later, later))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Fava does not instantiate an extension whose config it refuses, so the class's "
+    "before_request (the query guard) is not installed for those books: report to the lead",
+)
+def test_a_config_keeps_the_query_guard(tmp_path: Path) -> None:
+    main = _books(tmp_path, config="{'config': 'page.tsx'}")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious", encoding="utf-8")
+    client = _client(main, read_only=True)
+    response = client.get("/books/api/query", query_string={"query_string": f".output {victim}"})
+    assert victim.read_text(encoding="utf-8") == "precious"
+    assert response.status_code == 403
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Fava instantiates an extension class once per process (ExtensionModule._loaded_extensions): "
+    "a config added while Fava runs is neither refused nor applied until a restart: report to the lead",
+)
+def test_a_config_added_while_fava_runs_is_an_error(tmp_path: Path) -> None:
+    main = _books(tmp_path)
+    client = _client(main)
+    assert client.get("/books/api/errors").get_json()["data"] == []
+    _edited(main, f'"{SAFE}"', f"\"{SAFE}\" \"{{'config': 'page.tsx'}}\"")
+    assert client.get("/books/income_statement/").status_code == 200  # Fava reloads the books
+    errors = client.get("/books/api/errors").get_json()["data"]
+    assert [(e["source"]["lineno"], "takes no config" in e["message"]) for e in errors] == [
+        (line_of(main, "fava-extension"), True)
+    ]
+
+
 def test_the_page_still_gets_what_it_uses(tmp_path: Path) -> None:
     client = _client(_books(tmp_path))
     page = client.get(_ext(""))
