@@ -43,7 +43,7 @@ from urllib.parse import urlencode
 from beancount.core import data
 from fava.context import g
 from fava.core import FilteredLedger
-from fava.ext import ExtensionConfigError, FavaExtensionBase
+from fava.ext import FavaExtensionBase, FavaExtensionError
 from fava.helpers import FavaAPIError
 from fava.util.date import parse_date
 from flask import abort, jsonify, make_response, request, send_file, url_for
@@ -60,6 +60,16 @@ PREWARM = False
 #: Fava's endpoints that hand ``query_string`` to beanquery's shell.
 QUERY_ENDPOINTS = frozenset({"json_api.get_query", "download_query"})
 
+#: Fava's routes that serve an extension's page, endpoints and module.
+OWN_ROUTES = frozenset({"extension_report", "extension_endpoint", "extension_js_module"})
+
+#: Why a config on the extension's line is refused: the page is the package's own, and a config
+#: that named another page (fava-dashboards' ``{'config': '...tsx'}``) would be silently ignored.
+NO_CONFIG = (
+    "the Unit economics page takes no config; remove it from the fava-extension line "
+    "(the page is ailab_books/dashboard/static/unit-economics.js)"
+)
+
 #: The scripts ``script?name=`` serves: a name in this table, never a path from the request.
 STATIC = Path(__file__).parent / "static"
 SCRIPTS = {"page": STATIC / "unit-economics.js", "echarts": STATIC / "echarts.min.js"}
@@ -68,20 +78,16 @@ SCRIPTS = {"page": STATIC / "unit-economics.js", "echarts": STATIC / "echarts.mi
 class UnitEconomics(FavaExtensionBase):
     """The Unit economics and Model P&L pages: figures computed by the books' own code."""
 
-    report_title = "Unit economics"
+    report_title: str | None = "Unit economics"
     has_js_module = True
     endpoints: dict[tuple[str, str], Callable[..., Any]]
 
     def __init__(self, ledger: Any, config: str | None = None) -> None:
-        if config:
-            # The page is the package's own (static/unit-economics.js): a config that named
-            # another page (fava-dashboards' ``{'config': ...}``) would be silently ignored.
-            reason = SyntaxError(
-                "the Unit economics page takes no config; remove it from the fava-extension line "
-                "(the page is ailab_books/dashboard/static/unit-economics.js)"
-            )
-            raise ExtensionConfigError(reason, config)
-        super().__init__(ledger, config)
+        # A config is accepted here and refused at each load (``after_load_file``): Fava creates
+        # the class once per process and drops one whose constructor fails, which would also drop
+        # the query guard (``before_request``) and miss a config added while Fava runs.
+        super().__init__(ledger, None)
+        self.refused = False
         # The whole list of endpoints: Fava calls ``endpoints[name, method](self)``.
         self.endpoints = {
             ("script", "GET"): UnitEconomics.api_script,
@@ -92,9 +98,17 @@ class UnitEconomics(FavaExtensionBase):
         self._figures = FiguresCache()
 
     def after_load_file(self) -> None:
-        """With ``PREWARM``, compute the unfiltered page's answers in a background thread, so
-        the first view of the page has its headline in the HTML and its answers ready."""
-        if PREWARM:
+        """After each load: refuse the page if its ``fava-extension`` line carries a config
+        (``config_errors``); else, with ``PREWARM``, compute the unfiltered page's answers in a
+        background thread, so the first view has its headline in the HTML and its answers ready."""
+        errors = config_errors(self.ledger.all_entries, type(self).__module__)
+        # Fava's list of extension errors, emptied at each load: shown on its Errors page.
+        self.ledger.extensions.errors.extend(errors)
+        self.refused = bool(errors)
+        # Instance attributes over the class's: Fava reads both for its sidebar and its routes.
+        self.report_title = None if self.refused else type(self).report_title
+        self.has_js_module = not self.refused
+        if PREWARM and not self.refused:
             threading.Thread(target=self._prewarm, name="unit-economics-prewarm", daemon=True).start()
 
     def _prewarm(self) -> None:
@@ -175,7 +189,11 @@ class UnitEconomics(FavaExtensionBase):
         return f"{report}script?{urlencode({'name': name, 'load': self.load_generation()})}"
 
     def before_request(self) -> None:
-        """Refuse a query string that would do more than read the entries (query_guard)."""
+        """Refuse a query string that would do more than read the entries (query_guard), and
+        every route of this extension while its ``fava-extension`` line is refused."""
+        own = request.endpoint in OWN_ROUTES and (request.view_args or {}).get("extension_name") == self.name
+        if self.refused and own:
+            abort(404)
         if request.endpoint in QUERY_ENDPOINTS:
             reason = refusal(request.args.get("query_string", ""))
             if reason is not None:
@@ -225,6 +243,20 @@ class UnitEconomics(FavaExtensionBase):
         """The books Fava has loaded now, and its load's generation (``mtime``)."""
         ledger = self.ledger
         return ledger.beancount_file_path, ledger.all_entries, ledger.options, ledger.mtime
+
+
+def config_errors(entries: Any, module: str) -> list[FavaExtensionError]:
+    """A located error for each ``custom "fava-extension" "<module>"`` line with a config."""
+    refused: list[Any] = [  # Fava types beancount's entries with its own protocols
+        entry
+        for entry in entries
+        if isinstance(entry, data.Custom)
+        and entry.type == "fava-extension"
+        and entry.values
+        and entry.values[0].value == module
+        and len(entry.values) > 1
+    ]
+    return [FavaExtensionError(entry.meta, NO_CONFIG, entry) for entry in refused]
 
 
 def books_dates(entries: Any) -> tuple[datetime.date | None, datetime.date | None]:

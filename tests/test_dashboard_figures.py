@@ -4,18 +4,24 @@ Drives Fava's own app on the example books with Flask's test client:
 
 - every filter case (none, year, quarter, part month, account, tag, payee, a
   payee that matches nothing, a time holding no month of the books, a time
-  Fava cannot read) answers 200 on the page, on ``v2_ledger`` and on
+  Fava cannot read) answers 200 on the page (with its ``ue-ledger`` facts: the
+  whole books' dates when the filter selects nothing) and on
   ``v2_unit_economics``, never 500; the saved queries the filter-following
   panels run answer 200 (or 400 for the unreadable time, with Fava's reason);
 - the figures are lab-report's (``economics.summary`` / ``by_segment`` on the
   books loaded independently) for the whole months the time filter covers,
   whatever the account, tag or payee filter, and each case carries its notice;
-- answers are cached per load and window, and a new load computes afresh.
+- answers are cached per load and window, and a new load computes afresh; the
+  page's ``load`` (which keys the browser's cache of its answers) changes when
+  Fava reloads the books after an edit.
 """
 
 from __future__ import annotations
 
 import datetime
+import json
+import os
+import re
 from collections.abc import Iterator
 from decimal import Decimal
 from html import escape as html_escape
@@ -35,7 +41,7 @@ from ailab_books.queries.runner import Ledger, load_ledger
 
 ROOT = Path(__file__).resolve().parent.parent
 LEDGER = ROOT / "ledger" / "main.beancount"
-EXT = "extension/FavaDashboards"
+EXT = "extension/UnitEconomics"
 
 # (query string, expected status, months shown, words every notice must hold)
 CASES: list[tuple[str, str, tuple[str, str] | None, list[str]]] = [
@@ -59,6 +65,19 @@ CASES: list[tuple[str, str, tuple[str, str] | None, list[str]]] = [
     ("time=bogus", "ok", ("2025-01", "2026-10"), ['Fava cannot read the time filter "bogus"']),
     ("time=2026-Q3&account=Income&filter=%23inference", "ok", ("2026-07", "2026-09"), ["account", "tag"]),
 ]
+
+#: The months the filter-following charts span (``dateFirst``, ``dateLast`` of the page's facts):
+#: the time filter's period within the books' dates (2025-01-01 to 2026-10-31), read from the
+#: filter's text, never from Fava's filtered entries (the HTML must not wait for Fava to filter);
+#: the whole books with no time filter or one Fava cannot read; a period outside the books as is.
+BOOKS = ("2025-01-01", "2026-10-31")
+CHART_DATES = {
+    "time=2026": ("2026-01-01", "2026-10-31"),
+    "time=2026-Q3": ("2026-07-01", "2026-09-30"),
+    "time=2026-09-15 - 2026-10-15": ("2026-09-15", "2026-10-15"),
+    "time=2020": ("2020-01-01", "2020-12-31"),
+    "time=2026-Q3&account=Income&filter=%23inference": ("2026-07-01", "2026-09-30"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +104,14 @@ def books() -> Ledger:
     return load_ledger(LEDGER, require_pipeline=True)
 
 
+def _facts(html: str) -> dict[str, Any]:
+    """The books' facts the page's script reads: the JSON of ``<script id="ue-ledger">``."""
+    found = re.search(r'<script type="application/json" id="ue-ledger">(.*?)</script>', html, re.S)
+    assert found, "no ue-ledger facts in the page"
+    facts: dict[str, Any] = json.loads(found.group(1))
+    return facts
+
+
 def _get(client: FlaskClient, url: str) -> Any:
     return client.get(url.replace(" ", "%20").replace('"', "%22"))
 
@@ -102,9 +129,8 @@ def test_every_filter_answers_without_500(
 ) -> None:
     page = _get(client, f"/{slug}/{EXT}/?{query}")
     assert page.status_code == 200, page.status_code
-    ledger = _get(client, f"/{slug}/{EXT}/v2_ledger?{query}")
-    assert ledger.status_code == 200, (ledger.status_code, ledger.data[:300])
-    assert ledger.get_json()["success"] is True
+    facts = _facts(page.get_data(as_text=True))
+    assert (facts["dateFirst"], facts["dateLast"]) == CHART_DATES.get(query, BOOKS), facts
     for name in ("gpu-hours-by-workload", "allocation-audit"):
         resp = _get(client, f"/{slug}/api/query?query_string={quote('.run ' + name)}&{query}")
         expected = 400 if "bogus" in query else 200
@@ -258,11 +284,11 @@ def test_html_never_waits_for_a_first_computation() -> None:
     with fresh.test_client() as client:
         slug = str(client.get("/").headers["Location"]).strip("/").split("/")[0]
         html = _get(client, f"/{slug}/{EXT}/?time=2025-Q2").get_data(as_text=True)
-        assert '<div id="favaDashboardsApp"></div>' in html
+        assert '<div id="ue-app"></div>' in html
         _figures(client, slug, "time=2026")  # the pass, for another window
         html = _get(client, f"/{slug}/{EXT}/?time=2025-Q2").get_data(as_text=True)
         assert 'data-server-headline="1"' in html
-        assert html.count("data-server-figure=") > 0 and "2025-04" in html.split('id="favaDashboardsApp"')[1]
+        assert html.count("data-server-figure=") > 0 and "2025-04" in html.split('id="ue-app"')[1]
 
 
 def test_peek_never_waits_for_the_lock(books: Ledger) -> None:
@@ -420,7 +446,7 @@ def test_new_endpoints_are_read_only_and_evaluate_nothing(client: FlaskClient, s
     html = _get(client, f"/{slug}/{EXT}/?account={quote(payload)}&filter={quote(payload)}").get_data(
         as_text=True
     )
-    headline = html.split('id="favaDashboardsApp"')[1]
+    headline = html.split('id="ue-app"')[1]
     assert 'data-server-headline="1"' in headline and html_escape(payload) in headline
     assert "49" not in headline.split("Latest month")[0]
     resp = _get(client, f"/{slug}/{EXT}/v2_saved_query?name={quote('.output /tmp/x')}")
@@ -451,7 +477,7 @@ def test_lab_fava_prewarms_the_unfiltered_figures(monkeypatch: pytest.MonkeyPatc
         # Then the page's saved queries, computed without a request on the entries Fava's
         # /api/query reads with no filter: the prewarmed rows must be Fava's rows.
         ledger = fava_app.config["LEDGERS"][slug]
-        cache = ledger.extensions.get_extension("FavaDashboards")._figures
+        cache = ledger.extensions.get_extension("UnitEconomics")._figures
         while time.monotonic() < deadline and len(cache._saved) < len(SAVED_QUERIES):
             time.sleep(0.5)
         assert sorted(name for _filters, name in cache._saved) == sorted(SAVED_QUERIES)
@@ -465,3 +491,32 @@ def test_lab_fava_prewarms_the_unfiltered_figures(monkeypatch: pytest.MonkeyPatc
             ]
             ours = _get(prewarmed, f"/{slug}/{EXT}/v2_saved_query?name={name}").get_json()
             assert ours is not None and ours == prewarmed_rows
+
+
+def test_page_load_changes_when_fava_reloads_the_books(tmp_path: Path) -> None:
+    """The page's ``load`` keys the browser's cache of its script and answers: the same while the
+    books are unchanged, another once Fava has reloaded them after an edit (else the page would
+    show the figures of the books before the edit)."""
+    main = tmp_path / "main.beancount"
+    main.write_text(
+        'option "operating_currency" "USD"\n'
+        '2025-01-01 custom "fava-extension" "ailab_books.dashboard.extension"\n'
+        "2025-01-01 open Assets:Cash\n2025-01-01 open Income:Sales\n"
+        '2025-01-02 * "Sale"\n  Assets:Cash  10 USD\n  Income:Sales\n',
+        encoding="utf-8",
+    )
+    # The polling watcher: Fava sees the edit on the next request, not when a thread notices it.
+    fava_app = create_app([str(main)], load=True, poll_watcher=True)
+    fava_app.testing = True
+    with fava_app.test_client() as client:
+        slug = str(client.get("/").headers["Location"]).strip("/").split("/")[0]
+        before = _facts(_get(client, f"/{slug}/{EXT}/").get_data(as_text=True))
+        again = _facts(_get(client, f"/{slug}/{EXT}/").get_data(as_text=True))
+        assert again["load"] == before["load"]
+        with main.open("a", encoding="utf-8") as books:
+            books.write('2025-03-04 * "Sale"\n  Assets:Cash  5 USD\n  Income:Sales\n')
+        later = main.stat().st_mtime_ns + 2_000_000_000  # a later mtime, whatever the clock's step
+        os.utime(main, ns=(later, later))
+        after = _facts(_get(client, f"/{slug}/{EXT}/").get_data(as_text=True))
+    assert (before["dateLast"], after["dateLast"]) == ("2025-01-02", "2025-03-04")
+    assert after["load"] != before["load"]

@@ -8,7 +8,9 @@ Runs Fava's own Flask app (``fava.application.create_app``) on
   the errors page, an account page, the query page and the dashboard page;
 - the saved queries are there for the query page (its ``.run`` listing and
   the sidebar);
-- every saved query the dashboard (``dashboard/unit-economics.tsx``) names
+- the dashboard's page carries the books' facts as JSON (``ue-ledger``) and
+  its script is the package's own file (``script?name=page``);
+- every saved query the dashboard (``dashboard/static/unit-economics.js``) names
   exists, and what Fava's ``/api/query`` returns for it (``.run NAME``, as the
   Query page runs it) equals beanquery's result for the same query directive
   on the same entries, also under a time filter (Fava's filter = beancount's
@@ -49,8 +51,8 @@ from flask.testing import FlaskClient
 ROOT = Path(__file__).resolve().parent.parent
 # AILAB_TEST_LEDGER points the tests at another ledger that enables the dashboard.
 LEDGER = Path(os.environ.get("AILAB_TEST_LEDGER", ROOT / "ledger" / "main.beancount"))
-DASHBOARD = ROOT / "dashboard" / "unit-economics.tsx"
-EXTENSION = "FavaDashboards"
+DASHBOARD = ROOT / "dashboard" / "static" / "unit-economics.js"
+EXTENSION = "UnitEconomics"
 
 # Fava's pages (all rendered client-side from the JSON API) and the JSON each loads.
 PAGES = [
@@ -84,8 +86,8 @@ API = [
     "api/account_report?a=Expenses&r=journal",
     "api/account_report?a=Expenses&r=changes",
     "api/account_report?a=Income&r=balances",
-    f"extension/{EXTENSION}/v2_ledger",
-    f"extension/{EXTENSION}/v2_config",
+    f"extension/{EXTENSION}/v2_unit_economics",
+    f"extension/{EXTENSION}/v2_saved_query?name=allocation-audit",
 ]
 
 
@@ -130,7 +132,7 @@ def dashboard_queries() -> dict[str, str]:
     """The saved queries the dashboard reads: its ``const Q = {...}`` table."""
     text = DASHBOARD.read_text(encoding="utf-8")
     table = re.search(r"const Q = \{(.*?)\};", text, re.S)
-    assert table, "dashboard/unit-economics.tsx has no `const Q = {...}` table"
+    assert table, "dashboard/static/unit-economics.js has no `const Q = {...}` table"
     return dict(re.findall(r'(\w+):\s*"([^"]+)"', table.group(1)))
 
 
@@ -279,8 +281,8 @@ def test_page_data_answers(
     if time:
         params["time"] = str(year)
     body = api_json(client, f"/{slug}/{path}", **params)
-    if "success" in body:  # fava-dashboards' envelope
-        assert body["success"], body
+    if isinstance(body, dict):  # the extension's answers carry an error instead of failing
+        assert "error" not in body, body
 
 
 def test_account_page_answers(client: FlaskClient, slug: str) -> None:
@@ -320,10 +322,45 @@ def test_dashboard_reads_existing_saved_queries(
     assert not missing, f"the dashboard reads saved queries the ledger lacks: {missing}"
 
 
-def test_dashboard_config_is_served(client: FlaskClient, slug: str) -> None:
-    body = api_json(client, f"/{slug}/extension/{EXTENSION}/v2_config")
-    assert body["success"], body
-    assert body["data"]["configJs"] == DASHBOARD.read_text(encoding="utf-8")
+def test_dashboard_script_is_served(client: FlaskClient, slug: str) -> None:
+    resp = client.get(f"/{slug}/extension/{EXTENSION}/script", query_string={"name": "page"})
+    assert resp.status_code == 200
+    assert resp.get_data() == DASHBOARD.read_bytes()
+
+
+@pytest.mark.parametrize("time", [None, "year"])
+def test_dashboard_page_carries_the_books_facts(
+    client: FlaskClient,
+    slug: str,
+    year: int,
+    loaded: tuple[list[data.Directive], list[Any], dict[str, Any]],
+    time: str | None,
+) -> None:
+    """The facts the page's script reads (``page_ledger``): the filtered dates, the currency
+    and every account's cost class as ``classify`` wrote it on its ``open``."""
+    params = {"time": str(year)} if time else {}
+    html = client.get(f"/{slug}/extension/{EXTENSION}/", query_string=params).get_data(as_text=True)
+    found = re.search(r'<script type="application/json" id="ue-ledger">(.*?)</script>', html, re.S)
+    assert found, "no ue-ledger facts in the page"
+    facts = json.loads(found.group(1))
+    assert '<div id="ue-app">' in html
+    assert (facts["ccy"], facts["operatingCurrencies"]) == ("USD", ["USD"])
+    # The dates the filter-following charts span: the books' first transaction and last
+    # transaction or price, within the time filter's year (read from its text, not from Fava's
+    # filtered entries, so the HTML never waits for Fava to filter the postings).
+    entries = client.application.config["LEDGERS"][slug].all_entries
+    first = min(e.date for e in entries if isinstance(e, data.Transaction))
+    last = max(e.date for e in entries if isinstance(e, data.Transaction | data.Price))
+    if time:
+        first, last = max(first, datetime.date(year, 1, 1)), min(last, datetime.date(year, 12, 31))
+    assert (facts["dateFirst"], facts["dateLast"]) == (first.isoformat(), last.isoformat())
+    # Each account's class as beancount's loader leaves it on the open (plugins.classify).
+    classes = {
+        e.account: e.meta["cost-class"]
+        for e in loaded[0]
+        if isinstance(e, data.Open) and "cost-class" in e.meta
+    }
+    assert classes and facts["costClasses"] == classes
 
 
 @pytest.mark.parametrize("name", sorted(set(dashboard_queries().values())))
@@ -480,7 +517,7 @@ def overrides_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple
 
 
 def dashboard_cost_classes(columns: list[str]) -> dict[str, str]:
-    """The dashboard's rule (costLines in unit-economics.tsx): a cost-stack column
+    """The dashboard's rule (costLines in static/unit-economics.js): a cost-stack column
     <class>__<line>_per_mtok has the class its name starts with."""
     return {c: c.split("__")[0] for c in columns if "__" in c and c.endswith("_per_mtok")}
 

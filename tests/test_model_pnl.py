@@ -35,7 +35,7 @@ from ailab_books.queries.runner import Ledger, load_ledger
 ROOT = Path(__file__).resolve().parent.parent
 LEDGER = ROOT / "ledger" / "main.beancount"
 VIEW = ROOT / "ledger" / "views" / "model-as-company.beancount"
-EXT = "extension/FavaDashboards"
+EXT = "extension/UnitEconomics"
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@
   and each view hold options and plugins only, and ``ledger/`` is the
   generator's default output, byte for byte (so a view is never hand-edited);
 - every view loads without an error and opens in Fava (its pages and the
-  dashboard's config answer 200);
+  dashboard's page and script answer 200);
 - each view moves the money it says, against a hand computation from the
   accountant's postings (rollouts-are-inference, free-tier-is-marketing);
 - ``lab-report --compare`` gives, for each view, the figures ``lab-report
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -71,14 +72,17 @@ def fava_client() -> Iterator[tuple[object, dict[str, str]]]:
 def test_view_opens_in_fava_with_its_dashboard(fava_client: tuple[object, dict[str, str]], view: str) -> None:
     client, slugs = fava_client
     slug = slugs[str(LEDGER / "views" / f"{view}.beancount")]
-    for page in ("income_statement/", "extension/FavaDashboards/", "api/income_statement"):
+    for page in ("income_statement/", "extension/UnitEconomics/", "api/income_statement"):
         response = client.get(f"/{slug}/{page}")  # type: ignore[attr-defined]
         assert response.status_code == 200, (view, page, response.status_code)
-    config = client.get(f"/{slug}/extension/FavaDashboards/v2_config")  # type: ignore[attr-defined]
-    assert config.status_code == 200, config.get_json()
-    assert config.get_json()["data"]["configJs"] == (ROOT / "dashboard" / "unit-economics.tsx").read_text(
-        encoding="utf-8"
-    )
+    # The page's facts of the view's books (JSON in the HTML) and its script, the package's own.
+    html = client.get(f"/{slug}/extension/UnitEconomics/").get_data(as_text=True)  # type: ignore[attr-defined]
+    facts = re.search(r'<script type="application/json" id="ue-ledger">(.*?)</script>', html, re.S)
+    assert facts, view
+    assert json.loads(facts.group(1))["ccy"] == "USD"
+    script = client.get(f"/{slug}/extension/UnitEconomics/script?name=page")  # type: ignore[attr-defined]
+    assert script.status_code == 200
+    assert script.get_data() == (ROOT / "dashboard" / "static" / "unit-economics.js").read_bytes()
 
 
 # --------------------------------------------------------------------------- what each view moves
