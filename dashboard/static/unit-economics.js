@@ -38,6 +38,11 @@ const Q = {
 // filter would make pools look unallocated.
 const CHECK = "books-check";
 
+/** A saved query's answer: its column names and its rows, one object per row.
+ * @typedef {Record<string, any>} Row
+ * @typedef {{columns: string[], rows: Row[]}} Table
+ */
+
 const cache = new Map();
 
 /**
@@ -279,6 +284,36 @@ function stackedBars(title, axis, series, unit, options = {}) {
     })),
   });
 }
+
+// ---------------------------------------------------------------------------
+// Per-token figures: the books' own endpoint (dashboard/figures.py).
+// ---------------------------------------------------------------------------
+
+/**
+ * A row of lab-report's tables as the endpoint sends it (Decimals as exact text).
+ * @typedef {{label: string, million_tokens: string, price: string | null,
+ *   cost_of_serving: string | null, gross_margin: string | null, full_cost: string | null,
+ *   net_margin: string | null}} Figures
+ * @typedef {{month: string, pools: string[], note: string, where: string}} PolicyChange
+ * The answer of `v2_unit_economics`:
+ * @typedef {{
+ *   filters: {time: string, account: string, filter: string},
+ *   status: "ok" | "no-data" | "error",
+ *   message?: string,
+ *   showing: {start: string, stop: string, label: string} | null,
+ *   notices: string[],
+ *   panel_notices: string[],
+ *   data: {
+ *     months: string[],
+ *     summary: Row[],
+ *     headline: {month: Figures | null, previous_month: Figures | null,
+ *                period: Figures, previous_period: Figures | null},
+ *     segments: {tier: Row[], model: Row[]},
+ *     cost_stack: Table,
+ *     policy_changes: PolicyChange[],
+ *   } | null,
+ * }} UnitEconomics
+ */
 
 const answers = new Map();
 
@@ -650,6 +685,26 @@ async function filteredRows(ledger, query) {
 }
 
 const FOLLOWS = "Follows Fava's filters (time to the day, account, tag, payee)";
+
+// ---------------------------------------------------------------------------
+// The "Model P&L" page: each model as a company (docs/dashboard.md, docs/views.md).
+// Its figures come from the books' endpoint `v2_model_pnl` (dashboard/model_pnl.py):
+// lab-report's code (queries/lifetime.py, by_segment --by model) on the whole books.
+// ---------------------------------------------------------------------------
+
+/**
+ * The answer of `v2_model_pnl`:
+ * @typedef {{
+ *   filters: {time: string, account: string, filter: string},
+ *   status: "ok" | "no-data" | "error",
+ *   message?: string,
+ *   showing: {start: string, stop: string, label: string} | null,
+ *   notices: string[],
+ *   panel_notices: string[],
+ *   data: {per_mtok: Row[]} | null,
+ *   lifetime: {payback_curve: Row[], life_table: Row[]} | {error: string},
+ * }} ModelPnl
+ */
 
 /** The Model P&L figures for the current filters (one request per filter). */
 function modelPnl(ledger) {
