@@ -45,7 +45,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-# Panel titles of dashboard/unit-economics.tsx (its TITLES table).
+# Panel titles of dashboard/static/unit-economics.js (its TITLES table).
 CHARTS = [
     "Gross and net margin per million tokens",
     "Cost per million tokens, by cost line",
@@ -107,7 +107,7 @@ def _fava(ledger: Path) -> Iterator[str]:
             else:
                 pytest.fail("fava did not answer within 120 s")
             slug = landing[len(base) :].strip("/").split("/")[0]
-            yield f"{base}/{slug}/extension/FavaDashboards/"
+            yield f"{base}/{slug}/extension/UnitEconomics/"
         finally:
             proc.terminate()
             try:
@@ -227,13 +227,12 @@ def test_cost_stack_classes_come_from_the_query(fava_url: str, tmp_path: Path) -
     from playwright.sync_api import sync_playwright
     from test_cost_classes import OVERRIDES
 
-    config = ROOT / "dashboard" / "unit-economics.tsx"
     overrides = tmp_path / "overrides" / "main.beancount"
     overrides.parent.mkdir()
     overrides.write_text(
         OVERRIDES
         + f'include "{ROOT / "queries" / "*.beancount"}"\n'
-        + f'2025-01-01 custom "fava-extension" "{EXTENSION}" "{{\'config\': \'{config}\'}}"\n'
+        + f'2025-01-01 custom "fava-extension" "{EXTENSION}"\n'
     )
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -267,7 +266,7 @@ HEADLINE_FIGURES = ("price", "cost_of_serving", "gross_margin", "full_cost", "ne
 
 
 def _per_mtok_text(value: Decimal, signed: bool) -> str:
-    """The page's rendering of a figure in $ per Mtok (perMtok in unit-economics.tsx)."""
+    """The page's rendering of a figure in $ per Mtok (perMtok in static/unit-economics.js)."""
     size = abs(value)
     digits = 2 if size >= 1 else 3 if size >= Decimal("0.1") else 4 if size >= Decimal("0.001") else 6
     text = f"${size:,.{digits}f}"

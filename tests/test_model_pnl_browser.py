@@ -30,7 +30,7 @@ from ailab_books.queries.runner import load_ledger
 # Skipped, like the Unit economics page's tests, without Chromium; Fava started as they start it.
 __all__ = ["fava_url", "pytestmark"]
 
-# Panel titles of the page (PNL_TITLES in dashboard/unit-economics.tsx).
+# Panel titles of the page (PNL_TITLES in dashboard/static/unit-economics.js).
 CURVE = "Payback: cumulative gross margin against training cost, per model ($M)"
 PER_MTOK = "Gross, after-training and net margin per million tokens, by model (period)"
 PAGE = "?dashboard=model-p-l"

@@ -45,8 +45,7 @@ def small_books() -> str:
         'plugin "ailab_books.plugins.allocate"',
         'plugin "ailab_books.plugins.classify"',
         f'include "{ROOT / "queries" / "*.beancount"}"',
-        f'2025-01-01 custom "fava-extension" "{EXTENSION}" '
-        f"\"{{'config': '{ROOT / 'dashboard' / 'unit-economics.tsx'}'}}\"",
+        f'2025-01-01 custom "fava-extension" "{EXTENSION}"',
         "2025-01-01 commodity MTOK",
         "2025-01-01 commodity EUR",
         "2025-01-01 open Assets:Bank USD",
