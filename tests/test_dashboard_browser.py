@@ -162,6 +162,19 @@ def _open_dashboard(page: Any, url: str, canvases: int = len(CHARTS)) -> dict[st
     return _charts_state(page)
 
 
+def _watch_console(page: Any) -> list[str]:
+    """What the page says went wrong: uncaught errors, and console errors and warnings (ECharts throws
+    "Component ... is used but not imported" when its build lacks a part a chart needs; a panel that
+    fails logs its error)."""
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(f"uncaught: {exc}"))
+    page.on(
+        "console",
+        lambda msg: problems.append(f"{msg.type}: {msg.text}") if msg.type in ("error", "warning") else None,
+    )
+    return problems
+
+
 def _screenshot(page: Any, path: Path) -> None:
     """The whole dashboard: Fava scrolls inside <article>, so grow the viewport to fit it."""
     height = page.evaluate(
@@ -185,12 +198,11 @@ def _assert_has_data(state: dict[str, Any]) -> None:
 def test_dashboard_draws_and_follows_time_filter(fava_url: str) -> None:
     from playwright.sync_api import sync_playwright
 
-    page_errors: list[str] = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport=VIEWPORT)
-            page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+            page_errors = _watch_console(page)
 
             everything = _open_dashboard(page, fava_url)
             _assert_has_data(everything)
@@ -207,7 +219,7 @@ def test_dashboard_draws_and_follows_time_filter(fava_url: str) -> None:
         finally:
             browser.close()
 
-    assert not page_errors, f"JavaScript errors: {page_errors}"
+    assert not page_errors, f"JavaScript errors or warnings: {page_errors}"
     months_all = everything[CHARTS[0]]["xAxis"]
     months_year = filtered[CHARTS[0]]["xAxis"]
     assert months_year, "no months under the time filter"
@@ -406,3 +418,128 @@ def test_tier_and_model_panels_plot_margins(fava_url: str) -> None:
         zip(plotted[CHARTS[7]]["x"], plotted[CHARTS[7]]["series"]["Net margin / Mtok"], strict=True)
     )
     assert models["Wren"] < 0
+
+
+# ------------------------------------------------------------------ Fava's own navigation
+
+MARGINS = CHARTS[0]
+PNL_PER_MTOK = "Gross, after-training and net margin per million tokens, by model (period)"
+Q3 = ["2026-07", "2026-08", "2026-09"]
+
+
+def _wait_for_charts(page: Any, months: list[str]) -> dict[str, Any]:
+    """After Fava's navigation (no page.goto): wait until the page has redrawn every chart for the
+    time filter whose months are ``months``; the charts' state."""
+    page.wait_for_function(
+        """([title, months, n]) => {
+            const drawn = window.unitEconomics ?? {};
+            return JSON.stringify(drawn[title]?.xAxis?.data) === JSON.stringify(months)
+                && Object.keys(drawn).length >= n && document.querySelectorAll('canvas').length >= n;
+        }""",
+        arg=[MARGINS, months, len(CHARTS)],
+        timeout=120_000,
+    )
+    page.wait_for_timeout(500)
+    return _charts_state(page)
+
+
+def _tabs(page: Any) -> list[tuple[str, str, str | None]]:
+    """The page's tab links: (name, href, aria-current)."""
+    tabs: list[tuple[str, str, str | None]] = [
+        tuple(tab)
+        for tab in page.evaluate(
+            """() => [...document.querySelectorAll('nav.ue-tabs a')].map(
+                (a) => [a.textContent, a.getAttribute('href'), a.getAttribute('aria-current')])"""
+        )
+    ]
+    return tabs
+
+
+def test_fava_time_filter_redraws_the_page_in_place(fava_url: str) -> None:
+    """Typing a time in Fava's filter bar (Fava's own navigation: it fetches the page's HTML and calls
+    onExtensionPageLoad again, no page load) redraws every panel with that period's figures, the same
+    as opening its URL, and leaves no chart of the whole books' page behind."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            problems = _watch_console(page)
+            whole = _open_dashboard(page, fava_url)
+            page.evaluate("() => { window.ueSamePage = true; }")  # gone if the browser loads a page
+            time_filter = page.locator("input[placeholder='Time']")
+            time_filter.fill("2026-Q3")
+            time_filter.press("Enter")
+            in_place = _wait_for_charts(page, Q3)
+            same_page = page.evaluate("() => window.ueSamePage === true")
+            url = page.url
+            shown = _figures_on_page(page)
+            charts = page.evaluate("() => document.querySelectorAll('#ue-app [_echarts_instance_]').length")
+            canvases = page.evaluate("() => document.querySelectorAll('canvas').length")
+            _screenshot(page, ARTIFACTS / "dashboard-fava-filter.png")
+            opened = _open_dashboard(page, f"{fava_url}?time=2026-Q3")
+            opened_figures = _figures_on_page(page)
+        finally:
+            browser.close()
+    assert same_page, "Fava's time filter reloaded the browser's page"
+    assert url == f"{fava_url}?time=2026-Q3", url
+    assert whole[MARGINS]["xAxis"] != Q3
+    assert in_place == opened, "the page redrawn in place differs from the same filter opened afresh"
+    assert shown == opened_figures
+    assert shown["period.price"][0] != "" and all(
+        figure in shown for figure in ("month.price", "period.price")
+    )
+    # Exactly one chart per chart panel: none of the whole books' page is left over.
+    assert charts == canvases == len(CHARTS), (charts, canvases)
+    assert not problems, problems
+
+
+def test_tabs_switch_pages_and_keep_favas_filters(fava_url: str) -> None:
+    """The tab links go between Unit economics and Model P&L through Fava's navigation and keep
+    Fava's filters (time=2026-Q3): each page drawn after a click is the page its URL opens."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            problems = _watch_console(page)
+            _open_dashboard(page, f"{fava_url}?time=2026-Q3")
+            first_tabs = _tabs(page)
+            page.evaluate("() => { window.ueSamePage = true; }")
+            page.locator("nav.ue-tabs a", has_text="Model P&L").click()
+            page.wait_for_selector("[data-table=life-table]", timeout=120_000)
+            page.wait_for_function(
+                "(t) => window.unitEconomics?.[t] !== undefined", arg=PNL_PER_MTOK, timeout=60_000
+            )
+            pnl_url = page.url
+            pnl_tabs = _tabs(page)
+            pnl = page.evaluate("(t) => window.unitEconomics[t].series.map((s) => s.data)", PNL_PER_MTOK)
+            pnl_subtitle = page.evaluate("(t) => window.unitEconomics[t].title?.subtext", PNL_PER_MTOK)
+            page.locator("nav.ue-tabs a", has_text="Unit economics").click()
+            back = _wait_for_charts(page, Q3)
+            back_url = page.url
+            same_page = page.evaluate("() => window.ueSamePage === true")
+            page.goto(pnl_url)
+            page.wait_for_function(
+                "(t) => window.unitEconomics?.[t] !== undefined", arg=PNL_PER_MTOK, timeout=120_000
+            )
+            pnl_opened = page.evaluate(
+                "(t) => window.unitEconomics[t].series.map((s) => s.data)", PNL_PER_MTOK
+            )
+        finally:
+            browser.close()
+    base = fava_url[fava_url.index("/", len("http://")) :]
+    assert first_tabs == [
+        ("Unit economics", f"{base}?time=2026-Q3&dashboard=unit-economics", "page"),
+        ("Model P&L", f"{base}?time=2026-Q3&dashboard=model-p-l", None),
+    ], first_tabs
+    assert pnl_url == f"{fava_url}?time=2026-Q3&dashboard=model-p-l", pnl_url
+    assert [current for _, _, current in pnl_tabs] == [None, "page"], pnl_tabs
+    assert pnl_subtitle == "Whole books, 2026-07 \N{EN DASH} 2026-09", pnl_subtitle
+    assert pnl == pnl_opened
+    assert back_url == f"{fava_url}?time=2026-Q3&dashboard=unit-economics", back_url
+    assert back[MARGINS]["xAxis"] == Q3
+    assert same_page, "a tab link reloaded the browser's page instead of Fava's navigation"
+    assert not problems, problems
