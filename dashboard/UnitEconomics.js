@@ -39,14 +39,16 @@ const slug = (name) =>
 
 const escapeHtml = (v) => String(v).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-/** The page's module and ECharts, once per load of the books (the module's answers are cached
- * per load: after an edit Fava reloads the books, and the page must not show the old figures). */
+/** The page's module, once per load of the books (the module caches its answers: after an edit
+ * Fava reloads the books, and the page must not show the old figures), and ECharts, once. */
 const modules = new Map();
 function pageModules(load) {
   let pending = modules.get(load);
   if (pending === undefined) {
-    const script = (name) => `${BASE}extension/${EXTENSION}/script?name=${name}&load=${encodeURIComponent(load)}`;
-    pending = Promise.all([import(script("page")), import(script("echarts"))]);
+    const script = `${BASE}extension/${EXTENSION}/script?name=`;
+    pending = Promise.all([import(`${script}page&load=${encodeURIComponent(load)}`), import(`${script}echarts`)]);
+    // A failed fetch (the server restarting, say) is not kept: the next view of the page tries again.
+    pending.catch(() => modules.delete(load));
     modules.set(load, pending);
   }
   return pending;
@@ -70,6 +72,7 @@ const STYLE = `<style>
 #ue-app .ue-panel{box-sizing:border-box;border:1px solid var(--border,#ddd);border-radius:4px;padding:8px 10px;min-width:0}
 #ue-app .ue-panel>h3{margin:0 0 6px;font-size:1em;font-weight:600}
 #ue-app .ue-loading{color:#777;font-style:italic}
+#ue-app .ue-failed{color:#5f1410;background:#fdecea;border:1px solid #b3261e;border-radius:4px;padding:0.4em 0.8em}
 </style>`;
 
 /** Draw the dashboard the URL names (the first if none) into #ue-app. */
@@ -88,7 +91,7 @@ async function render() {
   try {
     [page, echarts] = await pageModules(books.load);
   } catch (error) {
-    root.innerHTML = `<div role="alert">The page's script did not load: ${escapeHtml(error)}</div>`;
+    root.innerHTML = `${STYLE}<div class="ue-failed" role="alert">The page's script did not load: ${escapeHtml(error)}</div>`;
     return;
   }
   if (!root.isConnected) return; // Fava moved on to another page meanwhile
@@ -150,7 +153,7 @@ async function draw(panel, body, ledger, echarts) {
   } catch (error) {
     console.error(`panel "${panel.title}"`, error);
     body.style.height = "";
-    body.innerHTML = `<div role="alert">This panel failed: ${escapeHtml(error?.message ?? error)}</div>`;
+    body.innerHTML = `<div class="ue-failed" role="alert">This panel failed: ${escapeHtml(error?.message ?? error)}</div>`;
   }
 }
 

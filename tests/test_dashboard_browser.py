@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -542,4 +543,126 @@ def test_tabs_switch_pages_and_keep_favas_filters(fava_url: str) -> None:
     assert back_url == f"{fava_url}?time=2026-Q3&dashboard=unit-economics", back_url
     assert back[MARGINS]["xAxis"] == Q3
     assert same_page, "a tab link reloaded the browser's page instead of Fava's navigation"
+    assert not problems, problems
+
+
+BROKEN = "A panel whose spec throws"
+
+
+def test_a_panel_that_fails_says_so_in_its_own_box(fava_url: str) -> None:
+    """A panel whose spec throws shows role=alert with its error in its own box; every other panel
+    still draws (UnitEconomics.js draws each panel on its own). The page's module is served with one
+    more panel, whose spec throws, after the tier margins."""
+    from playwright.sync_api import Route, sync_playwright
+
+    anchor = 'segmentMarginsPanel(TITLES.tierMargins, "tier"),'
+    broken = (
+        f'{{ title: "{BROKEN}", width: "50%", height: "200px", kind: "echarts",'
+        ' spec: async () => { throw new Error("no such column <b>x</b>"); } },'
+    )
+
+    def with_broken_panel(route: Route) -> None:
+        response = route.fetch()
+        script = response.text()
+        assert script.count(anchor) == 1, "the page's module changed: update this test's anchor"
+        route.fulfill(response=response, body=script.replace(anchor, anchor + broken))
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            problems = _watch_console(page)
+            page.route("**/script?name=page&*", with_broken_panel)
+            page.goto(fava_url)
+            page.wait_for_function(
+                "(n) => Object.keys(window.unitEconomics ?? {}).length >= n && "
+                "document.querySelectorAll('canvas').length >= n",
+                arg=len(CHARTS),
+                timeout=120_000,
+            )
+            alerts = page.evaluate(
+                """() => [...document.querySelectorAll('[role=alert]')].map(
+                    (a) => [a.closest('section.ue-panel')?.querySelector('h3')?.textContent, a.innerText])"""
+            )
+            state = _charts_state(page)
+            _screenshot(page, ARTIFACTS / "dashboard-failing-panel.png")
+        finally:
+            browser.close()
+    # The error's text is escaped: "<b>x</b>" is shown, not made bold.
+    assert alerts == [[BROKEN, "This panel failed: no such column <b>x</b>"]], alerts
+    _assert_has_data(state)
+    assert BROKEN not in state
+    assert problems and all(BROKEN in problem for problem in problems), problems
+
+
+# An invoice for September 2026 that the example books do not have: it moves that month's price.
+EXTRA_INVOICE = """
+2026-09-30 * "Test customer" "An invoice added while the page is open"
+  Assets:AccountsReceivable                            1000000.00 USD
+  Income:Subscription                                 -1000000.00 USD
+"""
+
+
+def _copy_of_the_books(folder: Path) -> Path:
+    """The example's main file in ``folder``, its includes made absolute (the rest is read in place)."""
+    lines = []
+    for line in LEDGER.read_text(encoding="utf-8").splitlines():
+        if line.startswith('include "'):
+            line = f'include "{(LEDGER.parent / line.split(chr(34))[1]).resolve()}"'
+        lines.append(line)
+    main = folder / "main.beancount"
+    main.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return main
+
+
+def test_an_edit_of_the_books_shows_the_new_figures_after_favas_reload(tmp_path: Path) -> None:
+    """Fava sees the edited file ("File change detected. Click to reload."); after its reload (its own
+    navigation: the page's script stays in the browser) the headline is lab-report's on the edited
+    books, not the answer the page fetched for the same filter before the edit."""
+    from playwright.sync_api import sync_playwright
+
+    from ailab_books.queries.economics import Month, Window, per_mtok, summary
+    from ailab_books.queries.runner import load_ledger
+
+    main = _copy_of_the_books(tmp_path)
+    september = Window(Month(2026, 9), Month(2026, 9))
+
+    def price(books: Path) -> Decimal:
+        row = summary(load_ledger(books, require_pipeline=True), september).to_dict("records")[0]
+        figure = per_mtok(row["revenue"], row["million_tokens"])
+        assert figure is not None
+        return figure
+
+    before = price(main)
+    scripts: list[str] = []
+    with _fava(main) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            problems = _watch_console(page)
+            page.on("request", lambda r: scripts.append(r.url) if "script?name=page" in r.url else None)
+            _open_dashboard(page, f"{url}?time=2026-09")
+            shown_before = _figures_on_page(page)["month.price"][0]
+            page.evaluate("() => { window.ueSamePage = true; }")
+            with main.open("a", encoding="utf-8") as books:
+                books.write(EXTRA_INVOICE)
+            page.get_by_text("File change detected").click(timeout=60_000)
+            page.wait_for_function(
+                "(v) => { const shown = document.querySelector('[data-figure=\"month.price\"]');"
+                " return shown !== null && shown.dataset.value !== v; }",
+                arg=shown_before,
+                timeout=120_000,
+            )
+            shown_after = _figures_on_page(page)["month.price"][0]
+            same_page = page.evaluate("() => window.ueSamePage === true")
+        finally:
+            browser.close()
+    after = price(main)
+    assert after > before  # the books' figure moved: the test means something
+    assert Decimal(shown_before) == before
+    assert Decimal(shown_after) == after, (shown_after, after)
+    assert same_page, "Fava's reload reloaded the browser's page"
+    # The page's module was fetched once per load of the books: its answers are cached per load.
+    loads = [parse_qs(urlsplit(script).query)["load"][0] for script in scripts]
+    assert len(loads) == 2 and loads[0] != loads[1], scripts
     assert not problems, problems
