@@ -428,13 +428,13 @@ PNL_PER_MTOK = "Gross, after-training and net margin per million tokens, by mode
 Q3 = ["2026-07", "2026-08", "2026-09"]
 
 
-def _wait_for_charts(page: Any, months: list[str]) -> dict[str, Any]:
-    """After Fava's navigation (no page.goto): wait until the page has redrawn every chart for the
-    time filter whose months are ``months``; the charts' state."""
+def _wait_for_charts(page: Any, months: list[str] | None = None) -> dict[str, Any]:
+    """After Fava's navigation (no page.goto): wait until the page has redrawn every chart (for the
+    time filter whose months are ``months``, when given); the charts' state."""
     page.wait_for_function(
         """([title, months, n]) => {
             const drawn = window.unitEconomics ?? {};
-            return JSON.stringify(drawn[title]?.xAxis?.data) === JSON.stringify(months)
+            return (months === null || JSON.stringify(drawn[title]?.xAxis?.data) === JSON.stringify(months))
                 && Object.keys(drawn).length >= n && document.querySelectorAll('canvas').length >= n;
         }""",
         arg=[MARGINS, months, len(CHARTS)],
@@ -666,3 +666,41 @@ def test_an_edit_of_the_books_shows_the_new_figures_after_favas_reload(tmp_path:
     loads = [parse_qs(urlsplit(script).query)["load"][0] for script in scripts]
     assert len(loads) == 2 and loads[0] != loads[1], scripts
     assert not problems, problems
+
+
+def test_a_script_that_did_not_arrive_is_fetched_again_on_the_next_view(fava_url: str) -> None:
+    """When ECharts cannot be fetched (the server restarting, a dropped connection) the page says so
+    (role=alert); the next view of the page (Fava's navigation, as a click on the sidebar's link)
+    fetches it again and draws, instead of repeating the failure until the books change."""
+    from playwright.sync_api import Route, sync_playwright
+
+    fetched: list[str] = []
+
+    def drop_the_first(route: Route) -> None:
+        fetched.append(route.request.url)
+        if len(fetched) == 1:
+            route.abort()
+        else:
+            route.continue_()
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            page.route("**/script?name=echarts*", drop_the_first)
+            page.goto(fava_url)
+            alert = page.locator("#ue-app [role=alert]")
+            alert.wait_for(timeout=120_000)
+            said = alert.inner_text()
+            page.evaluate("() => { window.ueSamePage = true; }")
+            page.locator("aside a", has_text="Unit economics").click()
+            state = _wait_for_charts(page)
+            alerts = page.locator("[role=alert]").all_inner_texts()
+            same_page = page.evaluate("() => window.ueSamePage === true")
+        finally:
+            browser.close()
+    assert said.startswith("The page's script did not load:"), said
+    assert len(fetched) == 2, fetched
+    assert same_page
+    assert not alerts, alerts
+    _assert_has_data(state)
