@@ -75,12 +75,18 @@ const STYLE = `<style>
 #ue-app .ue-failed{color:#5f1410;background:#fdecea;border:1px solid #b3261e;border-radius:4px;padding:0.4em 0.8em}
 </style>`;
 
+/** The option each chart on screen drew, by panel title: what `window.unitEconomics` (for the
+ * tests and the console; the page's record() writes it) must say when a page Fava has left behind
+ * records a late answer into it. */
+let onScreen = {};
+
 /** Draw the dashboard the URL names (the first if none) into #ue-app. */
 async function render() {
   const root = document.getElementById("ue-app");
   const facts = document.getElementById("ue-ledger");
   if (!root || !facts) return;
   disposeCharts();
+  onScreen = {};
   window.unitEconomics = {}; // what each chart drew, for the tests (page: record())
   const books = JSON.parse(facts.textContent);
   const ledger = { ...books, urlFor, accounts: accountsOf(books.costClasses) };
@@ -137,13 +143,23 @@ async function render() {
 async function draw(panel, body, ledger, echarts) {
   try {
     const spec = await panel.spec({ ledger, panel });
-    if (!body.isConnected) return;
+    if (!body.isConnected) {
+      // Fava showed another page (a new filter) before this answer came: nothing to draw, but the
+      // spec's record() went into the new page's window.unitEconomics: put back what that page drew.
+      if (panel.kind === "echarts") {
+        if (panel.title in onScreen) window.unitEconomics[panel.title] = onScreen[panel.title];
+        else delete window.unitEconomics[panel.title];
+      }
+      return;
+    }
     if (panel.kind === "html") {
       body.innerHTML = spec; // the page escapes every value it puts in (escapeHtml)
     } else if (panel.kind === "echarts") {
       body.innerHTML = "";
       const chart = echarts.init(body);
       chart.setOption(spec);
+      onScreen[panel.title] = spec;
+      window.unitEconomics[panel.title] = spec; // again: a late answer of an old page may have replaced it
       const observer = new ResizeObserver(() => chart.resize());
       observer.observe(body);
       drawn.push({ chart, observer });

@@ -704,3 +704,47 @@ def test_a_script_that_did_not_arrive_is_fetched_again_on_the_next_view(fava_url
     assert same_page
     assert not alerts, alerts
     _assert_has_data(state)
+
+
+def test_a_filter_changed_before_the_page_has_drawn_leaves_only_the_new_page(fava_url: str) -> None:
+    """Fava's time filter changed while the whole books' answer is still on its way (held 3 s in the
+    browser): when it comes, nothing of it is drawn, and what the page says it drew
+    (``window.unitEconomics``, ``window.unitEconomicsData``) stays the new period's."""
+    from playwright.sync_api import sync_playwright
+
+    hold_unfiltered = """(() => {
+        const fetchNow = window.fetch;
+        window.fetch = async (...args) => {
+            const response = await fetchNow(...args);
+            const url = String(args[0]);
+            if (url.includes('v2_unit_economics') && !url.includes('time=')) {
+                await new Promise((resolve) => setTimeout(resolve, 3000));
+            }
+            return response;
+        };
+    })()"""
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            problems = _watch_console(page)
+            page.add_init_script(hold_unfiltered)
+            page.goto(fava_url)
+            page.wait_for_selector("nav.ue-tabs", timeout=120_000)
+            time_filter = page.locator("input[placeholder='Time']")
+            time_filter.fill("2026-Q3")
+            time_filter.press("Enter")
+            drawn = _wait_for_charts(page, Q3)
+            page.wait_for_timeout(4000)  # the whole books' answer has come meanwhile
+            later = _charts_state(page)
+            data_label = page.evaluate("() => window.unitEconomicsData?.showing?.label")
+            canvases = page.evaluate("() => document.querySelectorAll('canvas').length")
+            headline = page.locator("[data-period=period]").get_attribute("data-label")
+        finally:
+            browser.close()
+    assert later == drawn
+    assert later[MARGINS]["xAxis"] == Q3 and later[CHARTS[1]]["xAxis"] == Q3
+    assert data_label == "2026-07 \N{EN DASH} 2026-09", data_label
+    assert headline == "2026-07 \N{EN DASH} 2026-09", headline
+    assert canvases == len(CHARTS)
+    assert not problems, problems
