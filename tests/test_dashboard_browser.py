@@ -362,6 +362,7 @@ def test_broken_filters_show_their_message_and_no_500(fava_url: str) -> None:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport=VIEWPORT)
+            problems = _watch_console(page)
             page.on("response", lambda r: failures.append(f"{r.status} {r.url}") if r.status >= 500 else None)
             for query, words in BROKEN_FILTERS:
                 state = _open_dashboard(page, fava_url + query)
@@ -381,6 +382,7 @@ def test_broken_filters_show_their_message_and_no_500(fava_url: str) -> None:
         finally:
             browser.close()
     assert not failures, failures
+    assert not problems, problems
 
 
 def test_tier_and_model_panels_plot_margins(fava_url: str) -> None:
