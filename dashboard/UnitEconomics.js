@@ -39,14 +39,17 @@ const slug = (name) =>
 
 const escapeHtml = (v) => String(v).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-/** A module of the page (`page`, `echarts`) from the URL the server gives for this load of the
- * books (the template preloads the same URL). The page module caches its answers: after an edit
- * Fava reloads the books, the URL changes with the load, and the page never shows old figures. */
+/** A module of the page (`page`, `echarts`) from the URL the server gives (the template preloads
+ * the same URL). The page's URL changes with each load of the books: its module caches its answers,
+ * and after an edit Fava reloads the books and the page must not show the old figures. ECharts'
+ * URL is the same for every load: it is imported once. */
 const modules = new Map();
 function pageModule(url) {
   let pending = modules.get(url);
   if (pending === undefined) {
     pending = import(url);
+    // A failed fetch (the server restarting, say) is not kept: the next view of the page tries again.
+    pending.catch(() => modules.delete(url));
     modules.set(url, pending);
   }
   return pending;
@@ -70,7 +73,13 @@ const STYLE = `<style>
 #ue-app .ue-panel{box-sizing:border-box;border:1px solid var(--border,#ddd);border-radius:4px;padding:8px 10px;min-width:0}
 #ue-app .ue-panel>h3{margin:0 0 6px;font-size:1em;font-weight:600}
 #ue-app .ue-loading{color:#777;font-style:italic}
+#ue-app .ue-failed{color:#5f1410;background:#fdecea;border:1px solid #b3261e;border-radius:4px;padding:0.4em 0.8em}
 </style>`;
+
+/** The option each chart on screen drew, by panel title: what `window.unitEconomics` (for the
+ * tests and the console; the page's record() writes it) must say when a page Fava has left behind
+ * records a late answer into it. */
+let onScreen = {};
 
 /** Draw the dashboard the URL names (the first if none) into #ue-app. */
 async function render() {
@@ -78,6 +87,7 @@ async function render() {
   const facts = document.getElementById("ue-ledger");
   if (!root || !facts) return;
   disposeCharts();
+  onScreen = {};
   window.unitEconomics = {}; // what each chart drew, for the tests (page: record())
   const books = JSON.parse(facts.textContent);
   const ledger = { ...books, urlFor, accounts: accountsOf(books.costClasses) };
@@ -87,7 +97,7 @@ async function render() {
   try {
     page = await pageModule(books.scripts.page);
   } catch (error) {
-    root.innerHTML = `<div role="alert">The page's script did not load: ${escapeHtml(error)}</div>`;
+    root.innerHTML = `${STYLE}<div class="ue-failed" role="alert">The page's script did not load: ${escapeHtml(error)}</div>`;
     return;
   }
   if (!root.isConnected) return; // Fava moved on to another page meanwhile
@@ -137,15 +147,24 @@ async function render() {
 async function draw(panel, body, ledger, charting) {
   try {
     const spec = await panel.spec({ ledger, panel });
-    if (!body.isConnected) return;
+    const charts = panel.kind === "echarts" ? await charting() : null;
+    if (!body.isConnected) {
+      // Fava showed another page (a new filter) before this answer came: nothing to draw, but the
+      // spec's record() went into the new page's window.unitEconomics: put back what that page drew.
+      if (panel.kind === "echarts") {
+        if (panel.title in onScreen) window.unitEconomics[panel.title] = onScreen[panel.title];
+        else delete window.unitEconomics[panel.title];
+      }
+      return;
+    }
     if (panel.kind === "html") {
       body.innerHTML = spec; // the page escapes every value it puts in (escapeHtml)
     } else if (panel.kind === "echarts") {
-      const { init } = await charting();
-      if (!body.isConnected) return;
       body.innerHTML = "";
-      const chart = init(body);
+      const chart = charts.init(body);
       chart.setOption(spec);
+      onScreen[panel.title] = spec;
+      window.unitEconomics[panel.title] = spec; // again: a late answer of an old page may have replaced it
       const observer = new ResizeObserver(() => chart.resize());
       observer.observe(body);
       drawn.push({ chart, observer });
@@ -155,7 +174,7 @@ async function draw(panel, body, ledger, charting) {
   } catch (error) {
     console.error(`panel "${panel.title}"`, error);
     body.style.height = "";
-    body.innerHTML = `<div role="alert">This panel failed: ${escapeHtml(error?.message ?? error)}</div>`;
+    body.innerHTML = `<div class="ue-failed" role="alert">This panel failed: ${escapeHtml(error?.message ?? error)}</div>`;
   }
 }
 
@@ -165,6 +184,10 @@ function accountsOf(costClasses) {
 }
 
 export default {
+  // Fava calls this on every page: leaving this one, its charts (and their observers) go.
+  onPageLoad() {
+    if (!document.getElementById("ue-app")) disposeCharts();
+  },
   onExtensionPageLoad() {
     render().catch((error) => console.error("Unit economics page", error));
   },

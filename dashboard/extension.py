@@ -179,14 +179,16 @@ class UnitEconomics(FavaExtensionBase):
         return f"{self.ledger.mtime}-{id(self.ledger.all_entries)}"
 
     def script_url(self, name: str) -> str:
-        """The URL of one of the page's scripts for this load: the same in the template's
-        ``modulepreload`` and in the runtime's ``import()``, so the browser fetches it once,
-        early, while Fava's own script starts; without Fava's filters (the scripts have none)."""
+        """The URL of one of the page's scripts: the same in the template's ``modulepreload``
+        and in the runtime's ``import()``, so the browser fetches it once, early, while Fava's
+        own script starts; without Fava's filters (the scripts have none)."""
         no_filters: dict[str, Any] = dict.fromkeys(("time", "account", "filter", "conversion", "interval"))
         # ``url_for`` cannot name Fava's ``extension_endpoint`` route (its ``endpoint`` variable
         # clashes with url_for's own first parameter): the report's URL, then the endpoint.
         report = url_for("extension_report", extension_name=self.name, **no_filters)
-        return f"{report}script?{urlencode({'name': name, 'load': self.load_generation()})}"
+        # The page's module caches its answers: its URL changes with each load. ECharts' is one URL.
+        query = {"name": name, "load": self.load_generation()} if name == "page" else {"name": name}
+        return f"{report}script?{urlencode(query)}"
 
     def before_request(self) -> None:
         """Refuse a query string that would do more than read the entries (query_guard), and

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -45,7 +46,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-# Panel titles of dashboard/unit-economics.tsx (its TITLES table).
+# Panel titles of dashboard/static/unit-economics.js (its TITLES table).
 CHARTS = [
     "Gross and net margin per million tokens",
     "Cost per million tokens, by cost line",
@@ -107,7 +108,7 @@ def _fava(ledger: Path) -> Iterator[str]:
             else:
                 pytest.fail("fava did not answer within 120 s")
             slug = landing[len(base) :].strip("/").split("/")[0]
-            yield f"{base}/{slug}/extension/FavaDashboards/"
+            yield f"{base}/{slug}/extension/UnitEconomics/"
         finally:
             proc.terminate()
             try:
@@ -162,6 +163,19 @@ def _open_dashboard(page: Any, url: str, canvases: int = len(CHARTS)) -> dict[st
     return _charts_state(page)
 
 
+def _watch_console(page: Any) -> list[str]:
+    """What the page says went wrong: uncaught errors, and console errors and warnings (ECharts throws
+    "Component ... is used but not imported" when its build lacks a part a chart needs; a panel that
+    fails logs its error)."""
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(f"uncaught: {exc}"))
+    page.on(
+        "console",
+        lambda msg: problems.append(f"{msg.type}: {msg.text}") if msg.type in ("error", "warning") else None,
+    )
+    return problems
+
+
 def _screenshot(page: Any, path: Path) -> None:
     """The whole dashboard: Fava scrolls inside <article>, so grow the viewport to fit it."""
     height = page.evaluate(
@@ -185,12 +199,11 @@ def _assert_has_data(state: dict[str, Any]) -> None:
 def test_dashboard_draws_and_follows_time_filter(fava_url: str) -> None:
     from playwright.sync_api import sync_playwright
 
-    page_errors: list[str] = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport=VIEWPORT)
-            page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+            page_errors = _watch_console(page)
 
             everything = _open_dashboard(page, fava_url)
             _assert_has_data(everything)
@@ -207,7 +220,7 @@ def test_dashboard_draws_and_follows_time_filter(fava_url: str) -> None:
         finally:
             browser.close()
 
-    assert not page_errors, f"JavaScript errors: {page_errors}"
+    assert not page_errors, f"JavaScript errors or warnings: {page_errors}"
     months_all = everything[CHARTS[0]]["xAxis"]
     months_year = filtered[CHARTS[0]]["xAxis"]
     assert months_year, "no months under the time filter"
@@ -227,13 +240,12 @@ def test_cost_stack_classes_come_from_the_query(fava_url: str, tmp_path: Path) -
     from playwright.sync_api import sync_playwright
     from test_cost_classes import OVERRIDES
 
-    config = ROOT / "dashboard" / "unit-economics.tsx"
     overrides = tmp_path / "overrides" / "main.beancount"
     overrides.parent.mkdir()
     overrides.write_text(
         OVERRIDES
         + f'include "{ROOT / "queries" / "*.beancount"}"\n'
-        + f'2025-01-01 custom "fava-extension" "{EXTENSION}" "{{\'config\': \'{config}\'}}"\n'
+        + f'2025-01-01 custom "fava-extension" "{EXTENSION}"\n'
     )
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -267,7 +279,7 @@ HEADLINE_FIGURES = ("price", "cost_of_serving", "gross_margin", "full_cost", "ne
 
 
 def _per_mtok_text(value: Decimal, signed: bool) -> str:
-    """The page's rendering of a figure in $ per Mtok (perMtok in unit-economics.tsx)."""
+    """The page's rendering of a figure in $ per Mtok (perMtok in static/unit-economics.js)."""
     size = abs(value)
     digits = 2 if size >= 1 else 3 if size >= Decimal("0.1") else 4 if size >= Decimal("0.001") else 6
     text = f"${size:,.{digits}f}"
@@ -350,6 +362,7 @@ def test_broken_filters_show_their_message_and_no_500(fava_url: str) -> None:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport=VIEWPORT)
+            problems = _watch_console(page)
             page.on("response", lambda r: failures.append(f"{r.status} {r.url}") if r.status >= 500 else None)
             for query, words in BROKEN_FILTERS:
                 state = _open_dashboard(page, fava_url + query)
@@ -369,6 +382,7 @@ def test_broken_filters_show_their_message_and_no_500(fava_url: str) -> None:
         finally:
             browser.close()
     assert not failures, failures
+    assert not problems, problems
 
 
 def test_tier_and_model_panels_plot_margins(fava_url: str) -> None:
@@ -407,3 +421,332 @@ def test_tier_and_model_panels_plot_margins(fava_url: str) -> None:
         zip(plotted[CHARTS[7]]["x"], plotted[CHARTS[7]]["series"]["Net margin / Mtok"], strict=True)
     )
     assert models["Wren"] < 0
+
+
+# ------------------------------------------------------------------ Fava's own navigation
+
+MARGINS = CHARTS[0]
+PNL_PER_MTOK = "Gross, after-training and net margin per million tokens, by model (period)"
+Q3 = ["2026-07", "2026-08", "2026-09"]
+
+
+def _wait_for_charts(page: Any, months: list[str] | None = None) -> dict[str, Any]:
+    """After Fava's navigation (no page.goto): wait until the page has redrawn every chart (for the
+    time filter whose months are ``months``, when given); the charts' state."""
+    page.wait_for_function(
+        """([title, months, n]) => {
+            const drawn = window.unitEconomics ?? {};
+            return (months === null || JSON.stringify(drawn[title]?.xAxis?.data) === JSON.stringify(months))
+                && Object.keys(drawn).length >= n && document.querySelectorAll('canvas').length >= n;
+        }""",
+        arg=[MARGINS, months, len(CHARTS)],
+        timeout=120_000,
+    )
+    page.wait_for_timeout(500)
+    return _charts_state(page)
+
+
+def _tabs(page: Any) -> list[tuple[str, str, str | None]]:
+    """The page's tab links: (name, href, aria-current)."""
+    tabs: list[tuple[str, str, str | None]] = [
+        tuple(tab)
+        for tab in page.evaluate(
+            """() => [...document.querySelectorAll('nav.ue-tabs a')].map(
+                (a) => [a.textContent, a.getAttribute('href'), a.getAttribute('aria-current')])"""
+        )
+    ]
+    return tabs
+
+
+def test_fava_time_filter_redraws_the_page_in_place(fava_url: str) -> None:
+    """Typing a time in Fava's filter bar (Fava's own navigation: it fetches the page's HTML and calls
+    onExtensionPageLoad again, no page load) redraws every panel with that period's figures, the same
+    as opening its URL, and leaves no chart of the whole books' page behind."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            problems = _watch_console(page)
+            whole = _open_dashboard(page, fava_url)
+            page.evaluate("() => { window.ueSamePage = true; }")  # gone if the browser loads a page
+            time_filter = page.locator("input[placeholder='Time']")
+            time_filter.fill("2026-Q3")
+            time_filter.press("Enter")
+            in_place = _wait_for_charts(page, Q3)
+            same_page = page.evaluate("() => window.ueSamePage === true")
+            url = page.url
+            shown = _figures_on_page(page)
+            charts = page.evaluate("() => document.querySelectorAll('#ue-app [_echarts_instance_]').length")
+            canvases = page.evaluate("() => document.querySelectorAll('canvas').length")
+            _screenshot(page, ARTIFACTS / "dashboard-fava-filter.png")
+            opened = _open_dashboard(page, f"{fava_url}?time=2026-Q3")
+            opened_figures = _figures_on_page(page)
+        finally:
+            browser.close()
+    assert same_page, "Fava's time filter reloaded the browser's page"
+    assert url == f"{fava_url}?time=2026-Q3", url
+    assert whole[MARGINS]["xAxis"] != Q3
+    assert in_place == opened, "the page redrawn in place differs from the same filter opened afresh"
+    assert shown == opened_figures
+    assert shown["period.price"][0] != "" and all(
+        figure in shown for figure in ("month.price", "period.price")
+    )
+    # Exactly one chart per chart panel: none of the whole books' page is left over.
+    assert charts == canvases == len(CHARTS), (charts, canvases)
+    assert not problems, problems
+
+
+def test_tabs_switch_pages_and_keep_favas_filters(fava_url: str) -> None:
+    """The tab links go between Unit economics and Model P&L through Fava's navigation and keep
+    Fava's filters (time=2026-Q3): each page drawn after a click is the page its URL opens."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            problems = _watch_console(page)
+            _open_dashboard(page, f"{fava_url}?time=2026-Q3")
+            first_tabs = _tabs(page)
+            page.evaluate("() => { window.ueSamePage = true; }")
+            page.locator("nav.ue-tabs a", has_text="Model P&L").click()
+            page.wait_for_selector("[data-table=life-table]", timeout=120_000)
+            page.wait_for_function(
+                "(t) => window.unitEconomics?.[t] !== undefined", arg=PNL_PER_MTOK, timeout=60_000
+            )
+            pnl_url = page.url
+            pnl_tabs = _tabs(page)
+            pnl = page.evaluate("(t) => window.unitEconomics[t].series.map((s) => s.data)", PNL_PER_MTOK)
+            pnl_subtitle = page.evaluate("(t) => window.unitEconomics[t].title?.subtext", PNL_PER_MTOK)
+            page.locator("nav.ue-tabs a", has_text="Unit economics").click()
+            back = _wait_for_charts(page, Q3)
+            back_url = page.url
+            same_page = page.evaluate("() => window.ueSamePage === true")
+            page.goto(pnl_url)
+            page.wait_for_function(
+                "(t) => window.unitEconomics?.[t] !== undefined", arg=PNL_PER_MTOK, timeout=120_000
+            )
+            pnl_opened = page.evaluate(
+                "(t) => window.unitEconomics[t].series.map((s) => s.data)", PNL_PER_MTOK
+            )
+        finally:
+            browser.close()
+    base = fava_url[fava_url.index("/", len("http://")) :]
+    assert first_tabs == [
+        ("Unit economics", f"{base}?time=2026-Q3&dashboard=unit-economics", "page"),
+        ("Model P&L", f"{base}?time=2026-Q3&dashboard=model-p-l", None),
+    ], first_tabs
+    assert pnl_url == f"{fava_url}?time=2026-Q3&dashboard=model-p-l", pnl_url
+    assert [current for _, _, current in pnl_tabs] == [None, "page"], pnl_tabs
+    assert pnl_subtitle == "Whole books, 2026-07 \N{EN DASH} 2026-09", pnl_subtitle
+    assert pnl == pnl_opened
+    assert back_url == f"{fava_url}?time=2026-Q3&dashboard=unit-economics", back_url
+    assert back[MARGINS]["xAxis"] == Q3
+    assert same_page, "a tab link reloaded the browser's page instead of Fava's navigation"
+    assert not problems, problems
+
+
+BROKEN = "A panel whose spec throws"
+
+
+def test_a_panel_that_fails_says_so_in_its_own_box(fava_url: str) -> None:
+    """A panel whose spec throws shows role=alert with its error in its own box; every other panel
+    still draws (UnitEconomics.js draws each panel on its own). The page's module is served with one
+    more panel, whose spec throws, after the tier margins."""
+    from playwright.sync_api import Route, sync_playwright
+
+    anchor = 'segmentMarginsPanel(TITLES.tierMargins, "tier"),'
+    broken = (
+        f'{{ title: "{BROKEN}", width: "50%", height: "200px", kind: "echarts",'
+        ' spec: async () => { throw new Error("no such column <b>x</b>"); } },'
+    )
+
+    def with_broken_panel(route: Route) -> None:
+        response = route.fetch()
+        script = response.text()
+        assert script.count(anchor) == 1, "the page's module changed: update this test's anchor"
+        route.fulfill(response=response, body=script.replace(anchor, anchor + broken))
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            problems = _watch_console(page)
+            page.route("**/script?name=page&*", with_broken_panel)
+            page.goto(fava_url)
+            page.wait_for_function(
+                "(n) => Object.keys(window.unitEconomics ?? {}).length >= n && "
+                "document.querySelectorAll('canvas').length >= n",
+                arg=len(CHARTS),
+                timeout=120_000,
+            )
+            alerts = page.evaluate(
+                """() => [...document.querySelectorAll('[role=alert]')].map(
+                    (a) => [a.closest('section.ue-panel')?.querySelector('h3')?.textContent, a.innerText])"""
+            )
+            state = _charts_state(page)
+            _screenshot(page, ARTIFACTS / "dashboard-failing-panel.png")
+        finally:
+            browser.close()
+    # The error's text is escaped: "<b>x</b>" is shown, not made bold.
+    assert alerts == [[BROKEN, "This panel failed: no such column <b>x</b>"]], alerts
+    _assert_has_data(state)
+    assert BROKEN not in state
+    assert problems and all(BROKEN in problem for problem in problems), problems
+
+
+# An invoice for September 2026 that the example books do not have: it moves that month's price.
+EXTRA_INVOICE = """
+2026-09-30 * "Test customer" "An invoice added while the page is open"
+  Assets:AccountsReceivable                            1000000.00 USD
+  Income:Subscription                                 -1000000.00 USD
+"""
+
+
+def _copy_of_the_books(folder: Path) -> Path:
+    """The example's main file in ``folder``, its includes made absolute (the rest is read in place)."""
+    lines = []
+    for line in LEDGER.read_text(encoding="utf-8").splitlines():
+        if line.startswith('include "'):
+            line = f'include "{(LEDGER.parent / line.split(chr(34))[1]).resolve()}"'
+        lines.append(line)
+    main = folder / "main.beancount"
+    main.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return main
+
+
+def test_an_edit_of_the_books_shows_the_new_figures_after_favas_reload(tmp_path: Path) -> None:
+    """Fava sees the edited file ("File change detected. Click to reload."); after its reload (its own
+    navigation: the page's script stays in the browser) the headline is lab-report's on the edited
+    books, not the answer the page fetched for the same filter before the edit."""
+    from playwright.sync_api import sync_playwright
+
+    from ailab_books.queries.economics import Month, Window, per_mtok, summary
+    from ailab_books.queries.runner import load_ledger
+
+    main = _copy_of_the_books(tmp_path)
+    september = Window(Month(2026, 9), Month(2026, 9))
+
+    def price(books: Path) -> Decimal:
+        row = summary(load_ledger(books, require_pipeline=True), september).to_dict("records")[0]
+        figure = per_mtok(row["revenue"], row["million_tokens"])
+        assert figure is not None
+        return figure
+
+    before = price(main)
+    scripts: list[str] = []
+    with _fava(main) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            problems = _watch_console(page)
+            page.on("request", lambda r: scripts.append(r.url) if "script?name=page" in r.url else None)
+            _open_dashboard(page, f"{url}?time=2026-09")
+            shown_before = _figures_on_page(page)["month.price"][0]
+            page.evaluate("() => { window.ueSamePage = true; }")
+            with main.open("a", encoding="utf-8") as books:
+                books.write(EXTRA_INVOICE)
+            page.get_by_text("File change detected").click(timeout=60_000)
+            page.wait_for_function(
+                "(v) => { const shown = document.querySelector('[data-figure=\"month.price\"]');"
+                " return shown !== null && shown.dataset.value !== v; }",
+                arg=shown_before,
+                timeout=120_000,
+            )
+            shown_after = _figures_on_page(page)["month.price"][0]
+            same_page = page.evaluate("() => window.ueSamePage === true")
+        finally:
+            browser.close()
+    after = price(main)
+    assert after > before  # the books' figure moved: the test means something
+    assert Decimal(shown_before) == before
+    assert Decimal(shown_after) == after, (shown_after, after)
+    assert same_page, "Fava's reload reloaded the browser's page"
+    # The page's module was fetched once per load of the books: its answers are cached per load.
+    loads = [parse_qs(urlsplit(script).query)["load"][0] for script in scripts]
+    assert len(loads) == 2 and loads[0] != loads[1], scripts
+    assert not problems, problems
+
+
+def test_a_script_that_did_not_arrive_is_fetched_again_on_the_next_view(fava_url: str) -> None:
+    """When ECharts cannot be fetched (the server restarting, a dropped connection) the page says so
+    (role=alert); the next view of the page (Fava's navigation, as a click on the sidebar's link)
+    fetches it again and draws, instead of repeating the failure until the books change."""
+    from playwright.sync_api import Route, sync_playwright
+
+    fetched: list[str] = []
+
+    def drop_the_first(route: Route) -> None:
+        fetched.append(route.request.url)
+        if len(fetched) == 1:
+            route.abort()
+        else:
+            route.continue_()
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            page.route("**/script?name=echarts*", drop_the_first)
+            page.goto(fava_url)
+            alert = page.locator("#ue-app [role=alert]")
+            alert.wait_for(timeout=120_000)
+            said = alert.inner_text()
+            page.evaluate("() => { window.ueSamePage = true; }")
+            page.locator("aside a", has_text="Unit economics").click()
+            state = _wait_for_charts(page)
+            alerts = page.locator("[role=alert]").all_inner_texts()
+            same_page = page.evaluate("() => window.ueSamePage === true")
+        finally:
+            browser.close()
+    assert said.startswith("The page's script did not load:"), said
+    assert len(fetched) == 2, fetched
+    assert same_page
+    assert not alerts, alerts
+    _assert_has_data(state)
+
+
+def test_a_filter_changed_before_the_page_has_drawn_leaves_only_the_new_page(fava_url: str) -> None:
+    """Fava's time filter changed while the whole books' answer is still on its way (held 3 s in the
+    browser): when it comes, nothing of it is drawn, and what the page says it drew
+    (``window.unitEconomics``, ``window.unitEconomicsData``) stays the new period's."""
+    from playwright.sync_api import sync_playwright
+
+    hold_unfiltered = """(() => {
+        const fetchNow = window.fetch;
+        window.fetch = async (...args) => {
+            const response = await fetchNow(...args);
+            const url = String(args[0]);
+            if (url.includes('v2_unit_economics') && !url.includes('time=')) {
+                await new Promise((resolve) => setTimeout(resolve, 3000));
+            }
+            return response;
+        };
+    })()"""
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            problems = _watch_console(page)
+            page.add_init_script(hold_unfiltered)
+            page.goto(fava_url)
+            page.wait_for_selector("nav.ue-tabs", timeout=120_000)
+            time_filter = page.locator("input[placeholder='Time']")
+            time_filter.fill("2026-Q3")
+            time_filter.press("Enter")
+            drawn = _wait_for_charts(page, Q3)
+            page.wait_for_timeout(4000)  # the whole books' answer has come meanwhile
+            later = _charts_state(page)
+            data_label = page.evaluate("() => window.unitEconomicsData?.showing?.label")
+            canvases = page.evaluate("() => document.querySelectorAll('canvas').length")
+            headline = page.locator("[data-period=period]").get_attribute("data-label")
+        finally:
+            browser.close()
+    assert later == drawn
+    assert later[MARGINS]["xAxis"] == Q3 and later[CHARTS[1]]["xAxis"] == Q3
+    assert data_label == "2026-07 \N{EN DASH} 2026-09", data_label
+    assert headline == "2026-07 \N{EN DASH} 2026-09", headline
+    assert canvases == len(CHARTS)
+    assert not problems, problems

@@ -20,6 +20,7 @@ from test_dashboard_browser import (
     LEDGER,
     VIEWPORT,
     _screenshot,
+    _watch_console,
     fava_url,
     pytestmark,
 )
@@ -30,7 +31,7 @@ from ailab_books.queries.runner import load_ledger
 # Skipped, like the Unit economics page's tests, without Chromium; Fava started as they start it.
 __all__ = ["fava_url", "pytestmark"]
 
-# Panel titles of the page (PNL_TITLES in dashboard/unit-economics.tsx).
+# Panel titles of the page (PNL_TITLES in dashboard/static/unit-economics.js).
 CURVE = "Payback: cumulative gross margin against training cost, per model ($M)"
 PER_MTOK = "Gross, after-training and net margin per million tokens, by model (period)"
 PAGE = "?dashboard=model-p-l"
@@ -68,12 +69,11 @@ def test_model_pnl_page_draws_with_data(fava_url: str) -> None:
     from playwright.sync_api import sync_playwright
 
     books = load_ledger(LEDGER, require_pipeline=True)
-    errors: list[str] = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport=VIEWPORT)
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            errors = _watch_console(page)
             whole = _open(page, fava_url + PAGE)
             _screenshot(page, ARTIFACTS / "model-pnl.png")
             if os.environ.get("UPDATE_SCREENSHOT") == "1":  # the picture in README and docs/dashboard.md
@@ -82,7 +82,7 @@ def test_model_pnl_page_draws_with_data(fava_url: str) -> None:
             outside = _open(page, fava_url + PAGE + "&time=2020")
         finally:
             browser.close()
-    assert not errors, f"JavaScript errors: {errors}"
+    assert not errors, f"JavaScript errors or warnings: {errors}"
 
     curve = payback_curve(books).to_dict("records")
     months = sorted({str(row["month"]) for row in curve})

@@ -25,7 +25,6 @@ from test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, EXTENSION, VIEWPORT,
 from test_pipeline import example_with
 
 ROOT = Path(__file__).resolve().parent.parent
-DASHBOARD = ROOT / "dashboard" / "unit-economics.tsx"
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
@@ -37,12 +36,9 @@ pytestmark = pytest.mark.skipif(
 def unplugged_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Fava on the example books without plugins; yields the dashboard's URL."""
     main_file = example_with(tmp_path_factory.mktemp("unplugged"), "none")
-    # dashboard/fava.beancount names the page relative to the example's main file.
-    lines = [
-        line for line in main_file.read_text(encoding="utf-8").splitlines() if "fava.beancount" not in line
-    ]
-    lines.append(f'2025-01-01 custom "fava-extension" "{EXTENSION}" "{{\'config\': \'{DASHBOARD}\'}}"')
-    main_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # The page comes with the books: books.beancount includes dashboard/fava.beancount, whose
+    # fava-extension line names no file (the extension's page is its own).
+    assert f'"fava-extension" "{EXTENSION}"' in (ROOT / "dashboard" / "fava.beancount").read_text()
     port = _free_port()
     fava = shutil.which("lab-fava", path=str(Path(sys.executable).parent)) or "lab-fava"
     proc = subprocess.Popen(
@@ -65,7 +61,7 @@ def unplugged_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                     pytest.fail("fava did not answer within 120 s")
                 time.sleep(0.3)
         slug = landing[len(base) :].strip("/").split("/")[0]
-        yield f"{base}/{slug}/extension/FavaDashboards/"
+        yield f"{base}/{slug}/extension/UnitEconomics/"
     finally:
         proc.terminate()
         try:

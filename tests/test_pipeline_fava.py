@@ -1,9 +1,10 @@
 """The dashboard's books check, through Fava's own app and query API.
 
-The dashboard (dashboard/unit-economics.tsx) cannot see which plugins ran; it
-runs the saved query ``books-check`` (queries/checks.beancount) through
-``/api/query``, exactly as here, and shows a banner when it returns a row.
-These tests run that request with Flask's test client on books loaded without
+The dashboard (dashboard/static/unit-economics.js) cannot see which plugins ran; it
+runs the saved query ``books-check`` (queries/checks.beancount) on the whole books
+(through the extension's ``v2_saved_query``) and shows a banner when it returns a row.
+These tests run the same saved query through Fava's ``/api/query`` with Flask's test
+client on books loaded without
 their plugins or in the wrong order (rows, each kind of problem recognisable
 by its columns) and on the example books as they are (no row, with or without
 a time filter).

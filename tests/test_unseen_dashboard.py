@@ -28,6 +28,7 @@ from test_dashboard_browser import (
     VIEWPORT,
     _fava,
     _open_dashboard,
+    _watch_console,
 )
 
 from ailab_books.dashboard.prerender import headline_html, tokens_text
@@ -45,8 +46,7 @@ def small_books() -> str:
         'plugin "ailab_books.plugins.allocate"',
         'plugin "ailab_books.plugins.classify"',
         f'include "{ROOT / "queries" / "*.beancount"}"',
-        f'2025-01-01 custom "fava-extension" "{EXTENSION}" '
-        f"\"{{'config': '{ROOT / 'dashboard' / 'unit-economics.tsx'}'}}\"",
+        f'2025-01-01 custom "fava-extension" "{EXTENSION}"',
         "2025-01-01 commodity MTOK",
         "2025-01-01 commodity EUR",
         "2025-01-01 open Assets:Bank USD",
@@ -193,6 +193,7 @@ def test_small_books_read_right_in_a_browser(books: Path) -> None:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport=VIEWPORT)
+            problems = _watch_console(page)
             _open_dashboard(page, url, canvases=1)
             tokens_shown = page.locator("[data-figure='month.million_tokens'] .ue-v").inner_text()
             drawn = (margins, cost_stack, tier_margins, tiers_chart, CHARTS[4])
@@ -243,6 +244,7 @@ def test_small_books_read_right_in_a_browser(books: Path) -> None:
     assert whole[CHARTS[4]]["x"] == ["2025-01", "2025-02", "2025-03", "2025-04"], whole[CHARTS[4]]["x"]
     # April's previous month served no token: said so, not "no earlier period in the books".
     assert april_change == "no tokens served in 2025-03: nothing to compare", april_change
+    assert not problems, problems
 
 
 # ------------------------------------------------------------------ a time filter typed backwards
@@ -325,6 +327,7 @@ def test_euro_books_are_not_shown_in_dollars_in_a_browser(euros: Path) -> None:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport=VIEWPORT)
+            problems = _watch_console(page)
             _open_dashboard(page, url, canvases=1)
             headline = page.locator("[data-period=month]").inner_text()
             sentence = page.locator("article").inner_text()
@@ -336,3 +339,4 @@ def test_euro_books_are_not_shown_in_dollars_in_a_browser(euros: Path) -> None:
     assert "\N{EURO SIGN}" in headline and "$" not in headline, headline
     assert "dollars" not in sentence and "EUR per million tokens" in sentence
     assert set(axes.values()) == {"\N{EURO SIGN} per million tokens"}, axes
+    assert not problems, problems

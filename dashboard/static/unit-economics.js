@@ -327,7 +327,8 @@ function answerOf(ledger, endpoint, global) {
       const body = await resp.json();
       if (!resp.ok)
         throw new Error(`${endpoint}: ${body.error ?? resp.statusText}`);
-      window[global] = body;
+      if (ledger.urlFor(endpoint) === url)
+        window[global] = body; // not the late answer of a filter Fava has left
       return body;
     });
     answers.set(url, pending);
