@@ -171,6 +171,18 @@ def _rows(frame: pd.DataFrame) -> list[JSON]:
     return [{str(key): _jsonable(value) for key, value in row.items()} for row in frame.to_dict("records")]
 
 
+def _segment_rows(frame: pd.DataFrame) -> list[JSON]:
+    """``by_segment``'s rows, each with its price and cost of serving per million tokens:
+    ``per_mtok`` of the row's revenue and COGS, as the headline's (None without tokens), so the
+    page divides nothing itself."""
+    rows = _rows(frame)
+    for row, record in zip(rows, frame.to_dict("records"), strict=True):
+        tokens = Decimal(record["million_tokens"])
+        for column, amount in (("price_per_mtok", "revenue"), ("cogs_per_mtok", "inference_cogs")):
+            row[column] = _jsonable(per_mtok(Decimal(record[amount]), tokens))
+    return rows
+
+
 def _jsonable(value: object) -> object:
     if isinstance(value, Decimal):
         return str(value)
@@ -266,7 +278,7 @@ def unit_economics(ledger: Ledger, window: Window) -> JSON:
     if window.start is None or window.stop is None:
         raise ValueError("unit_economics needs a window with both ends")
     monthly = summary(ledger, window)
-    segments = {by: _rows(by_segment(ledger, by, window)) for by in SEGMENTS}
+    segments = {by: _segment_rows(by_segment(ledger, by, window)) for by in SEGMENTS}
     where = f"saved query {COST_STACK}"
     cost_stack = filter_months(run_report_query(ledger, COST_STACK), window, where)
     return {

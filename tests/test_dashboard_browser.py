@@ -388,7 +388,7 @@ def test_broken_filters_show_their_message_and_no_500(fava_url: str) -> None:
 def test_tier_and_model_panels_plot_margins(fava_url: str) -> None:
     """The tier and model panels plot gross and net margin per Mtok (lab-report's
     by_segment Total rows): the free tier's and Wren's losses are there."""
-    from ailab_books.queries.economics import ALL, TOTAL, by_segment
+    from ailab_books.queries.economics import ALL, TOTAL, by_segment, per_mtok
     from ailab_books.queries.runner import load_ledger
 
     books = load_ledger(LEDGER, require_pipeline=True)
@@ -413,6 +413,11 @@ def test_tier_and_model_panels_plot_margins(fava_url: str) -> None:
             ("Net margin / Mtok", "net_margin_per_mtok"),
         ):
             assert plotted[title]["series"][series] == [float(r[column]) for r in rows], (title, series)
+        # Price and cost of serving per Mtok: lab-report's per_mtok of the row's revenue and COGS.
+        for series, amount in (("Price / Mtok", "revenue"), ("Cost of serving / Mtok", "inference_cogs")):
+            values = [per_mtok(r[amount], r["million_tokens"]) for r in rows]
+            expected = [None if value is None else float(value) for value in values]
+            assert plotted[title]["series"][series] == expected, (title, series)
     tiers = dict(
         zip(plotted[CHARTS[6]]["x"], plotted[CHARTS[6]]["series"]["Gross margin / Mtok"], strict=True)
     )

@@ -32,7 +32,7 @@ from ailab_books.queries.runner import load_ledger
 __all__ = ["fava_url", "pytestmark"]
 
 # Panel titles of the page (PNL_TITLES in dashboard/static/unit-economics.js).
-CURVE = "Payback: cumulative gross margin against training cost, per model ($M)"
+CURVE = "Payback: cumulative gross margin against training cost, per model (millions)"
 PER_MTOK = "Gross, after-training and net margin per million tokens, by model (period)"
 PAGE = "?dashboard=model-p-l"
 

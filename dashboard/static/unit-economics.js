@@ -593,13 +593,10 @@ function segmentMarginsPanel(title, by) {
       const totals = all.filter((r) => r[by] !== UNATTRIBUTED);
       const unattributed = all.find((r) => r[by] === UNATTRIBUTED && Number(r.net_margin));
       const names = totals.map((r) => String(r[by]));
-      const perM = (r, amount) => {
-        const tokens = dec(r.million_tokens);
-        return tokens ? Number(r[amount]) / tokens : null;
-      };
+      // Every bar is a figure of the endpoint (lab-report's per_mtok): the page divides nothing.
       const series = [
-        { name: "Price / Mtok", color: "#5b5fc7", data: totals.map((r) => perM(r, "revenue")) },
-        { name: "Cost of serving / Mtok", color: "#8c6d62", data: totals.map((r) => perM(r, "inference_cogs")) },
+        { name: "Price / Mtok", color: "#5b5fc7", data: totals.map((r) => dec(r.price_per_mtok)) },
+        { name: "Cost of serving / Mtok", color: "#8c6d62", data: totals.map((r) => dec(r.cogs_per_mtok)) },
         { name: "Gross margin / Mtok", color: "#3daf46", data: totals.map((r) => dec(r.gross_margin_per_mtok)) },
         { name: "Net margin / Mtok", color: "#af3d3d", data: totals.map((r) => dec(r.net_margin_per_mtok)) },
       ];
@@ -709,12 +706,13 @@ const FOLLOWS = "Follows Fava's filters (time to the day, account, tag, payee)";
 
 /** The Model P&L figures for the current filters (one request per filter). */
 function modelPnl(ledger) {
+  useCurrency(ledger.ccy);
   return answerOf(ledger, "v2_model_pnl", "modelPnlData");
 }
 
-/** Money in millions of dollars: "$260.7M", "−$139.6M". */
+/** Money in millions of the books' currency: "$260.7M", "−$139.6M", "€12.0M", "CHF 3.5M". */
 function dollarsM(v, digits = 1) {
-  const text = `$${(Math.abs(v) / 1e6).toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })}M`;
+  const text = `${MONEY}${(Math.abs(v) / 1e6).toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })}M`;
   return v < 0 ? `${MINUS}${text}` : text;
 }
 const dollarsMTip = (v) => (typeof v === "number" ? dollarsM(v) : "—");
@@ -724,7 +722,7 @@ const PNL_COLORS = ["#1f4e8c", "#d9622b", "#1b8a7a", "#7a3fb0", "#b8475f", "#8c6
 
 const PNL_TITLES = {
   intro: "Each model as a company",
-  curve: "Payback: cumulative gross margin against training cost, per model ($M)",
+  curve: "Payback: cumulative gross margin against training cost, per model (millions)",
   perMtok: "Gross, after-training and net margin per million tokens, by model (period)",
   table: "Each model's life: training cost, revenue, margin, payback (lab-report --lifetime)",
 };
@@ -739,7 +737,7 @@ function pnlIntroHtml(pnl) {
   return `${HEADLINE_STYLE}${status}${notes}<div class="ue-c">"If you consider each model to be a company": per model, the gross margin it earns
 against the training cost the books attribute to it. A management view, not GAAP (training is R&amp;D expense in the books; docs/views.md).
 The payback curve and the life table cover each model's whole life in the books; the margins per million tokens follow the time filter's
-whole months. Money in millions of dollars; margins in dollars per million tokens.</div>`;
+whole months. Money in millions of ${escapeHtml(CCY)}; margins in ${escapeHtml(perMtokName())}.</div>`;
 }
 
 function paybackCurveSpec(pnl) {
@@ -783,7 +781,7 @@ function paybackCurveSpec(pnl) {
     legend: { bottom: 0, itemGap: 10 },
     grid: { left: 80, right: 30, top: 75, bottom: names.length > 3 ? 90 : 60 },
     xAxis: { type: "category", data: axis, boundaryGap: false },
-    yAxis: { type: "value", name: "$M", nameGap: 8, axisLabel: { formatter: (v) => dollarsM(v, 0) } },
+    yAxis: { type: "value", name: `${MONEY.trim()} millions`, nameGap: 8, axisLabel: { formatter: (v) => dollarsM(v, 0) } },
     series,
   });
 }
@@ -809,7 +807,7 @@ function perMtokByModelSpec(pnl) {
     legend: { bottom: 0, itemGap: 8 },
     grid: { left: 80, right: 20, top: notice ? 75 : 30, bottom: 60 },
     xAxis: { type: "category", data: names, axisLabel: { interval: 0, fontWeight: "bold" } },
-    yAxis: { type: "value", name: "$ per million tokens", nameGap: 8, axisLabel: { formatter: perMtokAxis } },
+    yAxis: { type: "value", name: perMtokName(), nameGap: 8, axisLabel: { formatter: perMtokAxis } },
     series: bars.map((b, i) => ({
       type: "bar",
       name: b.name,
@@ -841,7 +839,7 @@ ${cell(escapeHtml(r.payback_month ?? "not yet"))}${cell(r.training_before_books 
     .join("");
   return `<table class="queryresults" data-table="life-table"><thead><tr><th>model</th><th>launch</th><th>training cost</th><th>cumulative revenue</th>
 <th>gross margin</th><th>contribution (gross margin − training)</th><th>payback month</th><th>training before the books (memo)</th></tr></thead>
-<tbody>${rows}</tbody></table><div class="ue-c">${escapeHtml(LIFETIME_NOTE)}; the same figures as <code>lab-report --lifetime</code>, in millions of dollars.</div>`;
+<tbody>${rows}</tbody></table><div class="ue-c">${escapeHtml(LIFETIME_NOTE)}; the same figures as <code>lab-report --lifetime</code>, in millions of ${escapeHtml(CCY)}.</div>`;
 }
 
 export default {
