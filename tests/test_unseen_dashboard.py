@@ -319,6 +319,10 @@ def test_euro_books_are_not_shown_in_dollars_by_the_server(euros: Path) -> None:
     assert "$" not in html and "dollars" not in html
 
 
+#: The Model P&L page's per-Mtok chart (PNL_TITLES.perMtok in dashboard/static/unit-economics.js).
+PNL_PER_MTOK = "Gross, after-training and net margin per million tokens, by model (period)"
+
+
 @pytestmark_browser
 def test_euro_books_are_not_shown_in_dollars_in_a_browser(euros: Path) -> None:
     from playwright.sync_api import sync_playwright
@@ -334,9 +338,19 @@ def test_euro_books_are_not_shown_in_dollars_in_a_browser(euros: Path) -> None:
             axes = {
                 title: _spec(page, title)["yName"] for title in (CHARTS[0], CHARTS[1], CHARTS[6], CHARTS[7])
             }
+            # The Model P&L page of the same books: no dollar sign or word either.
+            page.goto(f"{url}?dashboard=model-p-l")
+            page.wait_for_selector("[data-table=life-table], [data-no-data]", timeout=60_000)
+            page.wait_for_function(
+                "(t) => window.unitEconomics && t in window.unitEconomics", arg=PNL_PER_MTOK, timeout=60_000
+            )
+            pnl_text = page.locator("article").inner_text()
+            pnl_axis = _spec(page, PNL_PER_MTOK)["yName"]
         finally:
             browser.close()
     assert "\N{EURO SIGN}" in headline and "$" not in headline, headline
     assert "dollars" not in sentence and "EUR per million tokens" in sentence
     assert set(axes.values()) == {"\N{EURO SIGN} per million tokens"}, axes
+    assert "$" not in pnl_text and "dollars" not in pnl_text, pnl_text
+    assert pnl_axis == "\N{EURO SIGN} per million tokens", pnl_axis
     assert not problems, problems
