@@ -5,9 +5,10 @@
 // did (tabs for the dashboards, `?dashboard=<slug>`; each panel a title and a box),
 // and draws each one as soon as its own answer is in: an "html" panel's string, an
 // "echarts" panel's option through ECharts (static/echarts.min.js). The page's
-// module and ECharts are fetched in parallel, only on this page, through the
-// extension's `script` endpoint (a name, never a path). A panel that fails says so
-// in its own box (role="alert"); the others still draw.
+// module and ECharts come through the extension's `script` endpoint (a name,
+// never a path), preloaded by the page's HTML; the panels ask for their data
+// before ECharts is run. A panel that fails says so in its own box
+// (role="alert"); the others still draw.
 
 const EXTENSION = "UnitEconomics";
 
@@ -55,7 +56,7 @@ function pageModule(url) {
   return pending;
 }
 
-/** The charts of the page on screen, disposed of when Fava shows the page again. */
+/** The charts of the page on screen, disposed of when Fava shows this page again or another one. */
 let drawn = [];
 function disposeCharts() {
   for (const { chart, observer } of drawn) {
