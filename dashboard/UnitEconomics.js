@@ -6,8 +6,8 @@
 // and draws each one as soon as its own answer is in: an "html" panel's string, an
 // "echarts" panel's option through ECharts (static/echarts.min.js). The page's
 // module and ECharts come through the extension's `script` endpoint (a name,
-// never a path), preloaded by the page's HTML; the panels ask for their data
-// before ECharts is run. A panel that fails says so in its own box
+// never a path), from the URLs the page's facts give; the panels ask for their
+// data before ECharts is run. A panel that fails says so in its own box
 // (role="alert"); the others still draw.
 
 const EXTENSION = "UnitEconomics";
@@ -40,8 +40,7 @@ const slug = (name) =>
 
 const escapeHtml = (v) => String(v).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-/** A module of the page (`page`, `echarts`) from the URL the server gives (the template preloads
- * the same URL). The page's URL changes with each load of the books: its module caches its answers,
+/** A module of the page (`page`, `echarts`) from the URL the server gives. The page's URL changes with each load of the books: its module caches its answers,
  * and after an edit Fava reloads the books and the page must not show the old figures. ECharts'
  * URL is the same for every load: it is imported once. */
 const modules = new Map();
@@ -122,8 +121,8 @@ async function render() {
   panels.className = "ue-panels";
   root.append(tabs, panels);
 
-  // Each panel asks for its data first; ECharts (591 kB, preloaded by the template) is run
-  // after, while the answers are on their way, and only the charts wait for it.
+  // Each panel asks for its data first; ECharts (591 kB) is fetched and run after, while the
+  // answers are on their way, and only the charts wait for it.
   let echarts;
   const charting = () => (echarts ??= pageModule(books.scripts.echarts));
   const drawing = shown.panels.map((panel) => {
@@ -148,7 +147,7 @@ async function render() {
 async function draw(panel, body, ledger, charting) {
   try {
     const spec = await panel.spec({ ledger, panel });
-    const charts = panel.kind === "echarts" ? await charting() : null;
+    const charts = panel.kind === "echarts" ? await charting().catch(chartsMissing) : null;
     if (!body.isConnected) {
       // Fava showed another page (a new filter) before this answer came: nothing to draw, but the
       // spec's record() went into the new page's window.unitEconomics: put back what that page drew.
@@ -177,6 +176,12 @@ async function draw(panel, body, ledger, charting) {
     body.style.height = "";
     body.innerHTML = `<div class="ue-failed" role="alert">This panel failed: ${escapeHtml(error?.message ?? error)}</div>`;
   }
+}
+
+/** ECharts did not arrive (a dropped connection, the server restarting): each chart says so, the
+ * html panels still show, and the next view of the page fetches it again (pageModule). */
+function chartsMissing(error) {
+  throw new Error(`the chart library (ECharts) did not load, open the page again: ${error?.message ?? error}`);
 }
 
 /** The page reads an account's cost class as `ledger.accounts[name].meta["cost-class"]`. */

@@ -179,9 +179,8 @@ class UnitEconomics(FavaExtensionBase):
         return f"{self.ledger.mtime}-{id(self.ledger.all_entries)}"
 
     def script_url(self, name: str) -> str:
-        """The URL of one of the page's scripts: the same in the template's ``modulepreload``
-        and in the runtime's ``import()``, so the browser fetches it once, early, while Fava's
-        own script starts; without Fava's filters (the scripts have none)."""
+        """The URL of one of the page's scripts, for the runtime's ``import()``: without Fava's
+        filters (the scripts have none)."""
         no_filters: dict[str, Any] = dict.fromkeys(("time", "account", "filter", "conversion", "interval"))
         # ``url_for`` cannot name Fava's ``extension_endpoint`` route (its ``endpoint`` variable
         # clashes with url_for's own first parameter): the report's URL, then the endpoint.

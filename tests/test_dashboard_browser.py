@@ -675,10 +675,13 @@ def test_an_edit_of_the_books_shows_the_new_figures_after_favas_reload(tmp_path:
     assert not problems, problems
 
 
-def test_a_script_that_did_not_arrive_is_fetched_again_on_the_next_view(fava_url: str) -> None:
-    """When ECharts cannot be fetched (the server restarting, a dropped connection) the page says so
-    (role=alert); the next view of the page (Fava's navigation, as a click on the sidebar's link)
-    fetches it again and draws, instead of repeating the failure until the books change."""
+@pytest.mark.parametrize("script", ["echarts", "page"])
+def test_a_script_that_did_not_arrive_is_fetched_again_on_the_next_view(fava_url: str, script: str) -> None:
+    """When ECharts cannot be fetched (the server restarting, a dropped connection) each chart says so
+    in its own box (role=alert) and the headline still shows; when the page's own module cannot, the
+    page says so in one box. Either way the next view of the page (Fava's navigation, as a click on
+    the sidebar's link) fetches it again and draws, instead of repeating the failure until the books
+    change."""
     from playwright.sync_api import Route, sync_playwright
 
     fetched: list[str] = []
@@ -690,15 +693,20 @@ def test_a_script_that_did_not_arrive_is_fetched_again_on_the_next_view(fava_url
         else:
             route.continue_()
 
+    expected = len(CHARTS) if script == "echarts" else 1
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport=VIEWPORT)
-            page.route("**/script?name=echarts*", drop_the_first)
+            page.route(f"**/script?name={script}*", drop_the_first)
             page.goto(fava_url)
-            alert = page.locator("#ue-app [role=alert]")
-            alert.wait_for(timeout=120_000)
-            said = alert.inner_text()
+            alerts_before = page.locator("#ue-app [role=alert]")
+            alerts_before.first.wait_for(timeout=120_000)
+            page.wait_for_function(
+                "(n) => document.querySelectorAll('#ue-app [role=alert]').length >= n", arg=expected
+            )
+            said = alerts_before.all_inner_texts()
+            headline = page.locator("[data-period=month]").all_inner_texts()
             page.evaluate("() => { window.ueSamePage = true; }")
             page.locator("aside a", has_text="Unit economics").click()
             state = _wait_for_charts(page)
@@ -706,7 +714,13 @@ def test_a_script_that_did_not_arrive_is_fetched_again_on_the_next_view(fava_url
             same_page = page.evaluate("() => window.ueSamePage === true")
         finally:
             browser.close()
-    assert said.startswith("The page's script did not load:"), said
+    assert len(said) == expected, said
+    if script == "echarts":
+        words = "the chart library (ECharts) did not load, open the page again"
+        assert all(words in text for text in said), said
+        assert len(headline) == 1 and "per million tokens" in headline[0], headline
+    else:
+        assert said[0].startswith("The page's script did not load:"), said
     assert len(fetched) == 2, fetched
     assert same_page
     assert not alerts, alerts
