@@ -50,6 +50,7 @@ from flask import abort, jsonify, make_response, request, send_file, url_for
 from markupsafe import Markup
 
 from .figures import SAVED_QUERIES, FiguresCache, Filters, FilterUnreadable
+from .model_pnl import ModelPnlCache
 from .prerender import headline_html
 from .query_guard import refusal
 
@@ -96,6 +97,8 @@ class UnitEconomics(FavaExtensionBase):
             ("v2_model_pnl", "GET"): UnitEconomics.api_v2_model_pnl,
         }
         self._figures = FiguresCache()
+        # The Model P&L page's answers, on the same load's ledger as the figures'.
+        self._model_pnl = ModelPnlCache(self._figures)
 
     def after_load_file(self) -> None:
         """After each load: refuse the page if its ``fava-extension`` line carries a config
@@ -233,11 +236,9 @@ class UnitEconomics(FavaExtensionBase):
     def api_v2_model_pnl(self) -> Any:
         """The Model P&L page's figures (``model_pnl``): each model's life on the whole books, and
         per-Mtok figures for the time filter's whole months; filters read as text, never evaluated."""
-        from . import model_pnl  # here, not at the top: this method is the page's only tie to the class
-
         fye = self.ledger.fava_options.fiscal_year_end
         filters = Filters.from_args(request.args)
-        answer = model_pnl.cache_for(self).answer(self._load, filters, lambda text: parse_date(text, fye))
+        answer = self._model_pnl.answer(self._load, filters, lambda text: parse_date(text, fye))
         return jsonify(answer)
 
     def _load(self) -> tuple[str, Any, Any, int]:

@@ -33,7 +33,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from beancount.core import data
 
@@ -56,6 +56,8 @@ from ailab_books.queries.runner import (
 )
 
 JSON = dict[str, Any]
+#: A cache's key (filters, a window of months, a saved query under filters).
+Key = TypeVar("Key")
 #: The saved queries ``v2_saved_query`` runs, and whether Fava's filters apply to them
 #: (the books check looks at the whole books: a filter would make pools look unallocated).
 SAVED_QUERIES = {"gpu-hours-by-workload": True, "allocation-audit": True, "books-check": False}
@@ -223,6 +225,14 @@ def _span(window: Window) -> str:
     return f"{window.start} {DASH} {window.stop}"
 
 
+def remember(cache: OrderedDict[Key, JSON], key: Key, value: JSON, size: int) -> JSON:
+    """``value`` stored under ``key`` in a cache of at most ``size`` answers (the oldest go first)."""
+    cache[key] = value
+    while len(cache) > size:
+        cache.popitem(last=False)
+    return value
+
+
 class FiguresCache:
     """Answers per load of the books and filter text, figures per load and window of
     months, and the report's ledger per load.
@@ -254,7 +264,7 @@ class FiguresCache:
         filters: Filters,
         parse_date: DateParser,
     ) -> JSON:
-        self._ensure(load)
+        self.ledger_of(load)
         with self._lock:
             return self._answer_locked(filters, parse_date)
 
@@ -265,10 +275,7 @@ class FiguresCache:
             self._answers.move_to_end(filters)
             return cached
         result = respond(self._ledger, filters, parse_date, self._window_figures)
-        self._answers[filters] = result
-        while len(self._answers) > self._size:
-            self._answers.popitem(last=False)
-        return result
+        return remember(self._answers, filters, result, self._size)
 
     def peek(self, load: Loader, filters: Filters, parse_date: DateParser | None = None) -> JSON | None:
         """The answer for ``filters`` on the current load if it is cached, or (with
@@ -311,7 +318,7 @@ class FiguresCache:
         :class:`FilterUnreadable` for a filter Fava cannot read: answered as ``error``)."""
         if name not in SAVED_QUERIES:
             return {"error": f"unknown saved query {name!r} for this page"}
-        load_key, books = self._ensure(load)
+        load_key, books = self.ledger_of(load)
         follows = SAVED_QUERIES[name]
         key = (filters if follows else Filters(), name)
         with self._lock:
@@ -334,13 +341,13 @@ class FiguresCache:
                 result = {"error": str(error)}
             with self._lock:
                 if self._load == load_key:  # not an answer of a load replaced meanwhile
-                    self._saved[key] = result
-                    while len(self._saved) > self._size:
-                        self._saved.popitem(last=False)
+                    remember(self._saved, key, result, self._size)
             return result
 
-    def _ensure(self, load: Loader) -> tuple[tuple[int, int], Ledger]:
-        """Drop every answer of an earlier load; the current load's key and report ledger."""
+    def ledger_of(self, load: Loader) -> tuple[tuple[int, int], Ledger]:
+        """The current load's key and report ledger (built once per load; the Model P&L page's
+        cache shares it, and with it the load's monthly summary); drops every answer of an
+        earlier load."""
         filename, entries, options, mtime = load()
         with self._lock:
             key = (id(entries), mtime)
@@ -358,9 +365,7 @@ class FiguresCache:
         """unit_economics once per window and load (filters that cover the same months share it)."""
         cached = self._figures.get(window)
         if cached is None:
-            cached = self._figures[window] = unit_economics(ledger, window)
-            while len(self._figures) > self._size:
-                self._figures.popitem(last=False)
+            cached = remember(self._figures, window, unit_economics(ledger, window), self._size)
         return cached
 
 

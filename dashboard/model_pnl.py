@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import datetime
 import threading
-import weakref
 from collections import OrderedDict
 from collections.abc import Mapping
 from decimal import Decimal
@@ -47,7 +46,7 @@ from ailab_books.queries.lifetime import (
 )
 from ailab_books.queries.runner import Ledger, QueryFailed
 
-from .figures import JSON, DateParser, Filters, Loader, books_ledger, respond
+from .figures import JSON, DateParser, FiguresCache, Filters, Loader, remember, respond
 
 #: The columns of a per-model row of the windowed figures.
 PER_MTOK_COLUMNS = (
@@ -131,24 +130,25 @@ def _json_row(row: Mapping[Any, object]) -> JSON:
 
 class ModelPnlCache:
     """Answers per load of the books and filter text; the lifetime figures and each
-    window's figures once per load (the key is :class:`figures.FiguresCache`'s)."""
+    window's figures once per load. The load's key and report ledger are ``figures``'
+    (:meth:`FiguresCache.ledger_of`): the Unit economics page's cache, shared, so a load's
+    ledger and monthly summary are built once for both pages."""
 
-    def __init__(self, size: int = 64) -> None:
+    def __init__(self, figures: FiguresCache | None = None, size: int = 64) -> None:
+        self._figures = figures if figures is not None else FiguresCache()
         self._size = size
         self._lock = threading.Lock()
         self._load: tuple[int, int] | None = None
-        self._entries: object = None  # kept alive so its id is not reused while cached
         self._ledger: Ledger | None = None
         self._lifetime: JSON | None = None
         self._answers: OrderedDict[Filters, JSON] = OrderedDict()
         self._windows: OrderedDict[Window, JSON] = OrderedDict()
 
     def answer(self, load: Loader, filters: Filters, parse_date: DateParser) -> JSON:
-        filename, entries, options, mtime = load()
+        key, ledger = self._figures.ledger_of(load)
         with self._lock:
-            if self._load != (id(entries), mtime) or self._ledger is None:
-                self._load, self._entries = (id(entries), mtime), entries
-                self._ledger = books_ledger(filename, entries, options)
+            if self._load != key or self._ledger is not ledger:
+                self._load, self._ledger = key, ledger
                 self._lifetime = None
                 self._answers.clear()
                 self._windows.clear()
@@ -156,41 +156,21 @@ class ModelPnlCache:
             if cached is not None:
                 return cached
             if self._lifetime is None:
-                self._lifetime = lifetime_figures(self._ledger)
-            result = respond(self._ledger, filters, parse_date, self._window_figures)
+                self._lifetime = lifetime_figures(ledger)
+            result = respond(ledger, filters, parse_date, self._window_figures)
             result["lifetime"] = self._lifetime
-            self._answers[filters] = result
-            while len(self._answers) > self._size:
-                self._answers.popitem(last=False)
-            return result
+            return remember(self._answers, filters, result, self._size)
 
     def _window_figures(self, ledger: Ledger, window: Window) -> JSON:
         cached = self._windows.get(window)
         if cached is None:
-            cached = self._windows[window] = window_figures(ledger, window)
-            while len(self._windows) > self._size:
-                self._windows.popitem(last=False)
+            cached = remember(self._windows, window, window_figures(ledger, window), self._size)
         return cached
-
-
-#: One cache per extension instance (the extension keeps no attribute of ours).
-_CACHES: weakref.WeakKeyDictionary[object, ModelPnlCache] = weakref.WeakKeyDictionary()
-_CACHES_LOCK = threading.Lock()
-
-
-def cache_for(extension: object) -> ModelPnlCache:
-    """The cache of ``extension`` (one Fava ledger's extension instance)."""
-    with _CACHES_LOCK:
-        cache = _CACHES.get(extension)
-        if cache is None:
-            cache = _CACHES[extension] = ModelPnlCache()
-        return cache
 
 
 __all__ = [
     "ModelPnlCache",
     "amortised_in",
-    "cache_for",
     "lifetime_figures",
     "window_figures",
     "windowed_rows",

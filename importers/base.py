@@ -168,14 +168,7 @@ def unopened_accounts(
             if reason is None or (posting.account, reason) in seen:
                 continue
             seen.add((posting.account, reason))
-            row = meta.get("lineno")
-            problems.append(
-                FeedProblem(
-                    str(meta.get("filename", "?")),
-                    row if isinstance(row, int) and row > 0 else None,
-                    f"account {posting.account} {reason}",
-                )
-            )
+            problems.append(FeedProblem.at(meta, f"account {posting.account} {reason}"))
     return problems
 
 
@@ -209,11 +202,9 @@ def overlapping_periods(
                 (p.meta for p in entry.postings if p.account == account and p.meta and "lineno" in p.meta),
                 entry.meta,
             )
-            row = posting_meta.get("lineno")
             problems.append(
-                FeedProblem(
-                    str(posting_meta.get("filename", "?")),
-                    row if isinstance(row, int) and row > 0 else None,
+                FeedProblem.at(
+                    posting_meta,
                     f"the books already post to {account} in {entry.date:%Y-%m} at {where(previous)} "
                     f"(written by hand, no import-id); importing {key!r} would count the month twice",
                 )

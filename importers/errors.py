@@ -13,7 +13,7 @@ drivers would move every allocation by a wrong share without a word.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
 from beangulp.exceptions import Error
@@ -34,6 +34,13 @@ class FeedProblem(NamedTuple):
     filename: str
     row: int | None
     message: str
+
+    @classmethod
+    def at(cls, meta: Mapping[str, object] | None, message: str) -> FeedProblem:
+        """A problem at the file and line of an entry's (or posting's) metadata."""
+        meta = meta or {}
+        row = meta.get("lineno")
+        return cls(str(meta.get("filename", "?")), row if isinstance(row, int) and row > 0 else None, message)
 
     def __str__(self) -> str:
         if self.row is None:

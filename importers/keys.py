@@ -88,12 +88,9 @@ def mark_duplicates(new: list[data.Directive], existing: Sequence[data.Directive
         elif figures(previous) == figures(entry):
             marked.append(entry._replace(meta={**entry.meta, DUPLICATE: previous}))
         else:
-            meta = entry.meta or {}
-            row = meta.get("lineno")
             problems.append(
-                FeedProblem(
-                    str(meta.get("filename", "?")),
-                    row if isinstance(row, int) and row > 0 else None,
+                FeedProblem.at(
+                    entry.meta,
                     f"{IMPORT_ID} {key!r} is already at {where(previous)} with different figures "
                     f"(there: {describe(previous)}; here: {describe(entry)}); two exports disagree "
                     "about the same period: import one complete export per period "

@@ -51,7 +51,7 @@ import pandas as pd
 from beancount.core import convert, data, prices
 from beancount.core.getters import get_account_open_close
 
-from .runner import Ledger, package_queries, run_saved
+from .runner import Ledger, package_queries, result_frame, run_saved
 
 #: The currency the saved queries value money in (``convert(weight, 'USD', date)``).
 USD = "USD"
@@ -202,19 +202,6 @@ def _by_month(groups: Iterable[Group]) -> dict[tuple[int, int], list[Group]]:
     return dict(sorted(months.items()))  # ORDER BY 1, 2
 
 
-def _frame(rows: list[list[Any]], columns: list[str], ints: Collection[str]) -> pd.DataFrame:
-    """A DataFrame as :func:`~ailab_books.queries.runner.run_bql` makes it: integer
-    columns without NULL as int64, every other column of dtype object."""
-    series: dict[str, pd.Series] = {}
-    for index, name in enumerate(columns):
-        values = [row[index] for row in rows]
-        if name in ints and None not in values:
-            series[name] = pd.Series(values, dtype="int64")
-        else:
-            series[name] = pd.Series(values, dtype=object)
-    return pd.DataFrame(series, columns=columns)
-
-
 def _tokens(groups: Sequence[Group]) -> Decimal:
     return _sum(g.units * int(g.currency == MTOK) for g in groups)
 
@@ -263,7 +250,7 @@ def gross_margin_per_mtok(summary: MonthlySummary) -> pd.DataFrame:
                 _round(_div(cogs, tokens), 6),
             ]
         )
-    return _frame(rows, GROSS_COLUMNS, ("year", "month"))
+    return result_frame(rows, GROSS_COLUMNS, ("year", "month"))
 
 
 NET_COLUMNS = [
@@ -295,7 +282,7 @@ def net_margin_per_mtok(summary: MonthlySummary) -> pd.DataFrame:
                 _round(_div(costs, tokens), 6),
             ]
         )
-    return _frame(rows, NET_COLUMNS, ("year", "month"))
+    return result_frame(rows, NET_COLUMNS, ("year", "month"))
 
 
 OVERHEAD_COLUMNS = ["year", "month", "million_tokens", "overhead", "overhead_per_mtok"]
@@ -309,7 +296,7 @@ def overhead_per_mtok(summary: MonthlySummary) -> pd.DataFrame:
         tokens = _tokens(groups)
         overhead = _expenses(groups) - _inference(groups)
         rows.append([year, month, tokens, round(overhead, 2), _round(_div(overhead, tokens), 6)])
-    return _frame(rows, OVERHEAD_COLUMNS, ("year", "month"))
+    return result_frame(rows, OVERHEAD_COLUMNS, ("year", "month"))
 
 
 def _model(account: str) -> str:
@@ -343,7 +330,7 @@ def _margin_by(by: str, segment_of: Callable[[str], str]) -> Callable[[MonthlySu
                     _round(_div(cogs, tokens), 6),
                 ]
             )
-        return _frame(rows, [*GROSS_COLUMNS[:2], by, *GROSS_COLUMNS[2:]], ("year", "month"))
+        return result_frame(rows, [*GROSS_COLUMNS[:2], by, *GROSS_COLUMNS[2:]], ("year", "month"))
 
     query.__doc__ = f"The rows of the saved query ``margin-by-{by}``."
     return query
@@ -424,7 +411,7 @@ def cost_stack(summary: MonthlySummary) -> pd.DataFrame:
             costs,
         ]
         rows.append([year, month, tokens, *(_round(_div(amount, tokens), 6) for amount in amounts)])
-    return _frame(rows, COST_STACK_COLUMNS, ("year", "month"))
+    return result_frame(rows, COST_STACK_COLUMNS, ("year", "month"))
 
 
 #: The saved queries the summary answers, by name.

@@ -28,7 +28,7 @@ import datetime
 import difflib
 import functools
 import os
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -248,16 +248,21 @@ def run_bql(ledger: Ledger, query_string: str) -> pd.DataFrame:
     except (beanquery.Error, beanquery.CompilationError, beanquery.ParseError) as exc:
         raise QueryFailed(" ".join(str(exc).split())) from exc
     names = [column.name for column in cursor.description]
-    types = [column.datatype for column in cursor.description]
-    rows = cursor.fetchall()
+    ints = [column.name for column in cursor.description if column.datatype is int]
+    return result_frame(cursor.fetchall(), names, ints)
+
+
+def result_frame(rows: Sequence[Sequence[Any]], names: Sequence[str], ints: Collection[str]) -> pd.DataFrame:
+    """Query rows as a DataFrame: the ``ints`` columns without NULL as int64, every other
+    column of dtype object (Decimal stays Decimal, NULL stays None)."""
     columns: dict[str, pd.Series] = {}
-    for index, (name, datatype) in enumerate(zip(names, types, strict=True)):
+    for index, name in enumerate(names):
         values = [row[index] for row in rows]
-        if datatype is int and None not in values:
+        if name in ints and None not in values:
             columns[name] = pd.Series(values, dtype="int64")
         else:
             columns[name] = pd.Series(values, dtype=object)
-    return pd.DataFrame(columns, columns=names)
+    return pd.DataFrame(columns, columns=list(names))
 
 
 def run_saved(ledger: Ledger, name: str, *, columns: Collection[str] = ()) -> pd.DataFrame:

@@ -199,6 +199,31 @@ def test_cached_per_load(books: Ledger, monkeypatch: pytest.MonkeyPatch) -> None
     assert books_ledger(books.filename, entries, books.options).entries == entries
 
 
+def test_both_pages_share_one_ledger_per_load(books: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Model P&L cache reads the load's report ledger from the Unit economics page's cache: one
+    ledger (and one monthly summary) per load for both pages, not one each."""
+    from ailab_books.dashboard import figures
+
+    built: list[int] = []
+    real = figures.books_ledger
+
+    def counting(*args: Any) -> Ledger:
+        built.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(figures, "books_ledger", counting)
+    shared = figures.FiguresCache()
+    cache = model_pnl.ModelPnlCache(shared)
+    entries = list(books.entries)
+
+    def load() -> Any:
+        return (books.filename, entries, books.options, 1)
+
+    cache.answer(load, Filters(), lambda text: (None, None))
+    shared.answer(load, Filters(), lambda text: (None, None))
+    assert len(built) == 1
+
+
 def test_read_only_and_evaluates_nothing(client: FlaskClient, slug: str) -> None:
     """Only GET; a template in the filter parameters comes back as text, never run."""
     assert client.post(f"/{slug}/{EXT}/v2_model_pnl").status_code == 404
